@@ -1,0 +1,1 @@
+"""Models the tests publish from."""
