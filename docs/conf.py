@@ -31,4 +31,4 @@ autodoc_typehints = "description"
 nitpicky = False
 html_theme = "alabaster"
 html_static_path = ["_static"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "parts"]
