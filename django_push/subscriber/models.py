@@ -27,7 +27,6 @@ from ..exceptions import SubscriptionError
 __all__ = ["Subscription", "SubscriptionError", "SubscriptionManager"]
 
 
-
 def new_secret() -> str:
     """A cryptographically random ``hub.secret``, well under 200 bytes (SUB-S05)."""
     return secrets.token_urlsafe(32)
