@@ -230,9 +230,23 @@ def test_denial_is_recorded(client, record):
     assert response.content == b""
     sub.refresh_from_db()
     assert sub.state == Subscription.State.DENIED
-    assert sub.verified is False
     assert sub.denied_reason == "policy says no"
     assert seen.calls[0]["reason"] == "policy says no"
+    assert sub not in Subscription.objects.due_for_renewal(
+        timezone.now() + timedelta(days=30)
+    )
+
+
+def test_denied_subscription_still_accepts_content_until_lease_end(client, record):
+    sub = active(state=Subscription.State.DENIED)
+    seen = record(signals.updated)
+    assert deliver(client, sub).status_code == 202
+    assert len(seen.calls) == 1
+    Subscription.objects.filter(pk=sub.pk).update(
+        lease_expiration=timezone.now() - timedelta(seconds=1)
+    )
+    assert deliver(client, sub).status_code == 202
+    assert len(seen.calls) == 1
 
 
 def test_denial_for_other_topic_is_404(client):
