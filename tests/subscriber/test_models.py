@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import timedelta
 from unittest import mock
 from urllib.parse import parse_qs
@@ -9,7 +10,7 @@ import pytest
 import requests
 import responses
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.test import modify_settings, override_settings
 from django.utils import timezone
 
@@ -279,3 +280,30 @@ def test_has_expired():
     future = Subscription(lease_expiration=timezone.now() + timedelta(hours=1))
     assert not future.has_expired()
     assert str(Subscription(hub=HUB, topic=TOPIC)) == f"{TOPIC}: {HUB}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pending_intent_is_committed_before_the_hub_is_contacted(mocked):
+    seen: list[object] = []
+
+    def read_from_another_connection() -> None:
+        try:
+            seen.append(
+                Subscription.objects.filter(hub=HUB, topic=TOPIC)
+                .values_list("pending_mode", flat=True)
+                .first()
+            )
+        except Exception as exc:  # a lock or a missing row shows no commit
+            seen.append(exc)
+        finally:
+            connections.close_all()
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        reader = threading.Thread(target=read_from_another_connection)
+        reader.start()
+        reader.join(timeout=10)
+        return 202, {}, ""
+
+    mocked.add_callback(responses.POST, HUB, callback=answer)
+    Subscription.objects.subscribe(TOPIC, hub=HUB)
+    assert seen == ["subscribe"]
