@@ -307,3 +307,32 @@ def test_pending_intent_is_committed_before_the_hub_is_contacted(mocked):
     mocked.add_callback(responses.POST, HUB, callback=answer)
     Subscription.objects.subscribe(TOPIC, hub=HUB)
     assert seen == ["subscribe"]
+
+
+@override_settings(PUSH_SECRET_OVER_HTTP=False)
+def test_existing_secret_is_dropped_for_a_plain_http_hub(mocked):
+    sub = active(hub="http://plain.example/", secret="old-secret")
+    mocked.post("http://plain.example/", status=202)
+    sub.subscribe()
+    assert "hub.secret" not in form(mocked.calls[0])
+    sub.refresh_from_db()
+    assert sub.secret == ""
+
+
+def test_308_to_a_hub_already_holding_the_topic_keeps_ours(mocked):
+    other = "https://other.example/hub"
+    active(hub=other)
+    sub = active()
+    mocked.post(HUB, status=308, headers={"Location": other})
+    mocked.post(other, status=202)
+    sub.subscribe()
+    sub.refresh_from_db()
+    assert sub.hub == HUB
+    assert Subscription.objects.filter(hub=other).count() == 1
+
+
+def test_subscribing_inside_a_transaction_warns(mocked, caplog):
+    mocked.post(HUB, status=202)
+    with caplog.at_level("WARNING", logger="django_push"):
+        Subscription.objects.subscribe(TOPIC, hub=HUB)
+    assert "intent_inside_transaction" in caplog.text
