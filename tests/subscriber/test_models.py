@@ -336,3 +336,10 @@ def test_subscribing_inside_a_transaction_warns(mocked, caplog):
     with caplog.at_level("WARNING", logger="django_push"):
         Subscription.objects.subscribe(TOPIC, hub=HUB)
     assert "intent_inside_transaction" in caplog.text
+
+
+@override_settings(PUSH_DOMAIN=None)
+def test_unbuildable_callback_stores_nothing():
+    with pytest.raises(ImproperlyConfigured):
+        Subscription.objects.subscribe(TOPIC, hub=HUB)
+    assert not Subscription.objects.exists()
