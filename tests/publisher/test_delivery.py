@@ -231,3 +231,12 @@ def test_a_hub_back_up_receives_the_retry():
         assert hub.topics() == [TOPIC, TOPIC]
     assert counts["sent"] == 1
     assert not PendingPing.objects.exists()
+
+
+def test_the_retry_task_sends_what_is_due():
+    PendingPing.objects.create(hub=HUB, topic=TOPIC, next_attempt_at=timezone.now())
+    with responses.RequestsMock() as wire:
+        wire.post(HUB, status=204)
+        tasks.retry_pings.call()
+        assert len(wire.calls) == 1
+    assert not PendingPing.objects.exists()
