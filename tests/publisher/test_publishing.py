@@ -149,3 +149,10 @@ def test_publishing_no_url_does_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         publish()
     assert callbacks == []
+
+
+def test_hubs_can_be_given_per_call(wire, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(TOPIC, hubs=[HUB2, HUB2])
+        publish(TOPIC, hubs=[HUB])
+    assert sorted(sent(wire)) == sorted([(HUB2, TOPIC), (HUB, TOPIC)])
