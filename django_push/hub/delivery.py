@@ -33,7 +33,7 @@ from ..signatures import sign
 from . import signals
 from .claims import retry_at
 from .models import Content, Delivery, HubSubscription
-from .ssrf import HostGuard, UnsafeURL
+from .ssrf import HostGuard, UnsafeURL, callback_host
 from .tasks import kick_verifications
 from .verification import end_subscriptions, queue_denied
 
@@ -372,9 +372,9 @@ def _suspend_failing(pks: set[int], now: datetime, counts: dict[str, int]) -> No
     counts["suspended"] += len(suspended)
     for subscription in suspended:
         logger.warning(
-            "subscription_suspended id=%s callback=%s failing_since=%s",
+            "subscription_suspended id=%s callback_host=%s failing_since=%s",
             subscription.pk,
-            subscription.callback,
+            callback_host(subscription.callback),
             subscription.failing_since,
         )
     end_subscriptions(suspended, State.SUSPENDED, "suspended")
