@@ -302,14 +302,3 @@ def test_deliver_task_runs_after_replay_commits(
         engine.replay(Delivery.objects.all())
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
-
-
-def test_databases_without_update_from_use_bulk_update(mocked, monkeypatch):
-    monkeypatch.setattr(
-        "django_push.hub.delivery.supports_update_from", lambda connection: False
-    )
-    mocked.add(responses.POST, responses.matchers.re.compile(r"http://sub\.example/.*"))
-    plan(3)
-    assert engine.process_deliveries()["delivered"] == 3
-    rows = set(Delivery.objects.values_list("status", "attempts", "last_status_code"))
-    assert rows == {("delivered", 1, 200)}
