@@ -147,11 +147,13 @@ def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
     concurrency = max(1, min(settings.PUSH_HUB_DELIVERY_CONCURRENCY, count))
     guard = HostGuard()
     session = http.new_session(pool_size=concurrency)
-    if not getproxies():
-        # Without proxies in the environment there is nothing to gain from
-        # requests reading it again (and ~/.netrc) for every delivery, and
-        # the hub's own .netrc credentials must not go to callbacks anyway.
-        session.trust_env = False
+    # requests would otherwise read the environment and ~/.netrc again for
+    # every delivery, and could send the hub's .netrc credentials to a
+    # callback; the environment's proxies are read once instead.
+    session.trust_env = False
+    session.proxies = {
+        scheme: url for scheme, url in getproxies().items() if scheme != "no"
+    }
     try:
         if concurrency == 1:
             return [send(job, session, guard) for job in jobs]
