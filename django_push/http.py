@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import requests
 from django.core.exceptions import ImproperlyConfigured
@@ -103,7 +104,14 @@ def request(
             stream=max_bytes is not None,
         )
     except requests.RequestException as exc:
-        logger.info("request_failed method=%s url=%s error=%s", method, url, exc)
+        # Callback URLs are capabilities (WebSub 5.1.1): log where, not the
+        # query or path that may carry a token.
+        logger.info(
+            "request_failed method=%s host=%s error=%s",
+            method,
+            urlsplit(url).netloc,
+            exc.__class__.__name__,
+        )
         raise RequestError(
             f"{method} {url} failed: {exc.__class__.__name__}", url
         ) from exc

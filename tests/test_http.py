@@ -42,6 +42,20 @@ def test_network_errors_are_wrapped_and_chained():
 
 
 @responses.activate
+def test_failure_log_names_the_host_but_not_the_capability(caplog):
+    url = "https://cb.example/callback/7?token=s3cr3t-capability"
+    responses.get(url, body=requests.ConnectionError("refused"))
+    with (
+        caplog.at_level("INFO", logger="django_push.http"),
+        pytest.raises(RequestError),
+    ):
+        http.request("GET", url)
+    assert "cb.example" in caplog.text
+    assert "s3cr3t-capability" not in caplog.text
+    assert "/callback/7" not in caplog.text
+
+
+@responses.activate
 def test_body_cap_on_declared_length():
     responses.get("https://big.example/", body=b"x" * 100)
     with pytest.raises(ResponseTooLarge):
