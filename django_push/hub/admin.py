@@ -21,7 +21,6 @@ from django.utils.text import Truncator
 
 from . import engine
 from .models import Delivery, HubSubscription
-from .probes import send_test_deliveries
 
 #: Characters of a body shown on a delivery's page.
 BODY_EXCERPT_CHARS = 2000
@@ -193,15 +192,25 @@ class HubSubscriptionAdmin(SubscriptionAdminBase):
     def send_test_delivery(
         self, request: HttpRequest, queryset: QuerySet[HubSubscription]
     ) -> None:
-        queued, skipped = send_test_deliveries(queryset)
+        queued = skipped = 0
+        for subscription in queryset:
+            if not subscription.is_deliverable():
+                skipped += 1
+                continue
+            try:
+                engine.send_test_delivery(subscription)
+            except ValueError:
+                skipped += 1
+            else:
+                queued += 1
         if queued:
             self.message_user(
-                request, f"Queued {len(queued)} test deliveries.", messages.SUCCESS
+                request, f"Queued {queued} test deliveries.", messages.SUCCESS
             )
         if skipped:
             self.message_user(
                 request,
-                f"Skipped {len(skipped)} subscriptions that are not active "
+                f"Skipped {skipped} subscriptions that are not active "
                 "or whose topic has no body yet.",
                 messages.WARNING,
             )
