@@ -402,3 +402,24 @@ def test_delivery_page_links_to_its_subscription(admin_client):
     )
     link = reverse("admin:push_hub_hubsubscription_change", args=[sub.pk])
     assert link in response.content.decode()
+
+
+def test_actions_report_only_what_happened(
+    admin_client, django_capture_on_commit_callbacks
+):
+    topic = records.topic()
+    active = records.subscription(topic)
+    ended = records.subscription(topic, state=HubSubscription.State.EXPIRED)
+    with django_capture_on_commit_callbacks():
+        notes = run_action(admin_client, SUBSCRIPTIONS, "send_test_delivery", [active])
+    assert [n for n in notes if "test deliveries" in n or "Skipped" in n] == [
+        "Queued 1 test deliveries."
+    ]
+    notes = run_action(admin_client, SUBSCRIPTIONS, "send_test_delivery", [ended])
+    assert not any("Queued" in note for note in notes)
+    assert any("Skipped 1 " in note for note in notes)
+    failed = records.delivery(active, status=Delivery.Status.FAILED, attempts=7)
+    with django_capture_on_commit_callbacks():
+        notes = run_action(admin_client, DELIVERIES, "replay", [failed])
+    assert any("Queued 1 " in note for note in notes)
+    assert not any("Skipped" in note for note in notes)
