@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from django_push.hub.admin import SUSPEND_REASON
 from django_push.hub.models import Delivery, HubSubscription, VerificationRequest
@@ -423,3 +424,14 @@ def test_actions_report_only_what_happened(
         notes = run_action(admin_client, DELIVERIES, "replay", [failed])
     assert any("Queued 1 " in note for note in notes)
     assert not any("Skipped" in note for note in notes)
+
+
+@pytest.mark.parametrize("page", ["delete", "history"])
+def test_delete_and_history_pages_render_escaped(admin_client, page):
+    sub = records.subscription()
+    row = records.delivery(sub)
+    for obj, name in ((sub, "hubsubscription"), (row, "delivery")):
+        url = reverse(f"admin:push_hub_{name}_{page}", args=[obj.pk])
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert escape(str(obj)) in response.content.decode()
