@@ -1,10 +1,11 @@
 """Health of the hub's deliveries, for ``push_hub_monitor`` and alerting.
 
 :func:`check_health` counts, with a few indexed queries, the deliveries
-that failed for good in a recent window and those that are overdue: due
-(or claimed) for longer than a grace period and still not done, which means
-no worker or sweeper is processing them. The result knows its Nagios-style
-state, exit code and one-line summary.
+that failed for good in a recent window and the work that is overdue:
+deliveries, fetches and verifications due (or claimed) for longer than a
+grace period and still not done, which means no worker or sweeper is
+processing them. The result knows its Nagios-style state, exit code and
+one-line summary.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import settings
-from .models import Delivery, HubSubscription
+from .models import Delivery, HubSubscription, Publish, VerificationRequest
 
 #: Exit codes of the Nagios plugin convention.
 EXIT_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
@@ -33,14 +34,21 @@ class Health:
     warning: int | None
     failed: int
     overdue: int
+    overdue_fetches: int
+    overdue_verifications: int
     delivered: int
     pending: int
     suspended: int
 
     @property
     def problems(self) -> int:
-        """Failed plus overdue deliveries: what the thresholds apply to."""
-        return self.failed + self.overdue
+        """Failed deliveries plus overdue work: what the thresholds apply to."""
+        return (
+            self.failed
+            + self.overdue
+            + self.overdue_fetches
+            + self.overdue_verifications
+        )
 
     @property
     def state(self) -> str:
@@ -61,21 +69,29 @@ class Health:
         limits = f"{warning};{self.threshold};0"
         return (
             f"PUSH HUB {self.state} - {self.failed} failed and {self.overdue} "
-            f"overdue deliveries in the last {self.window}s "
+            f"overdue deliveries in the last {self.window}s, "
+            f"{self.overdue_fetches} overdue fetches and "
+            f"{self.overdue_verifications} overdue verifications "
             f"(threshold {self.threshold}); {self.delivered} delivered, "
             f"{self.pending} pending, {self.suspended} suspended callbacks"
             f" | problems={self.problems};{limits} failed={self.failed};;;0"
-            f" overdue={self.overdue};;;0 delivered={self.delivered};;;0"
+            f" overdue={self.overdue};;;0"
+            f" overdue_fetches={self.overdue_fetches};;;0"
+            f" overdue_verifications={self.overdue_verifications};;;0"
+            f" delivered={self.delivered};;;0"
             f" pending={self.pending};;;0 suspended={self.suspended};;;0"
         )
 
 
 def overdue_filter(now: datetime, grace: int) -> Q:
-    """Deliveries due, or claimed, for longer than *grace* seconds."""
+    """Rows due, or claimed, for longer than *grace* seconds.
+
+    Deliveries, publishes and verifications share these status values.
+    """
     late = now - timedelta(seconds=grace)
     stale = late - timedelta(seconds=settings.PUSH_HUB_CLAIM_TIMEOUT)
-    return Q(status=Status.PENDING, next_attempt_at__lt=late) | Q(
-        status=Status.IN_PROGRESS, claimed_at__lt=stale
+    return Q(status="pending", next_attempt_at__lt=late) | Q(
+        status="in_progress", claimed_at__lt=stale
     )
 
 
@@ -89,10 +105,11 @@ def check_health(
     """Count failed deliveries in the last *window* seconds and overdue ones.
 
     A delivery is failed when its retries ran out (or its callback answered
-    410) during the window; it is overdue when it has been due, or claimed,
-    for more than *grace* seconds past its time (plus the claim timeout for
-    claimed ones), whenever that was. The state is ``CRITICAL`` when failed
-    plus overdue exceeds *threshold*, ``WARNING`` when it exceeds *warning*.
+    410) during the window. A delivery, fetch or verification is overdue
+    when it has been due, or claimed, for more than *grace* seconds past its
+    time (plus the claim timeout for claimed ones), whenever that was. The
+    state is ``CRITICAL`` when failed plus overdue exceeds *threshold*,
+    ``WARNING`` when it exceeds *warning*.
     """
     if window < 1 or threshold < 0 or grace < 0:
         raise ValueError("window must be positive, threshold and grace not negative")
@@ -109,6 +126,10 @@ def check_health(
             status=Status.FAILED, last_attempt_at__gte=since
         ).count(),
         overdue=deliveries.filter(overdue_filter(moment, grace)).count(),
+        overdue_fetches=Publish.objects.filter(overdue_filter(moment, grace)).count(),
+        overdue_verifications=VerificationRequest.objects.filter(
+            overdue_filter(moment, grace)
+        ).count(),
         delivered=deliveries.filter(
             status=Status.DELIVERED, delivered_at__gte=since
         ).count(),

@@ -12,7 +12,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from django_push.hub import monitoring
-from django_push.hub.models import Delivery, HubSubscription
+from django_push.hub.models import (
+    Delivery,
+    HubSubscription,
+    Publish,
+    Topic,
+    VerificationRequest,
+)
 from django_push.hub.monitoring import check_health
 
 from . import records
@@ -39,6 +45,22 @@ def hub_rows():
     make(status=Status.DELIVERED, delivered_at=now - timedelta(minutes=1))
     make(status=Status.DELIVERED, delivered_at=now - timedelta(days=2))
     records.subscription(state=HubSubscription.State.SUSPENDED)
+    topic = Topic.objects.get(url=sub.topic)
+    records.publish(
+        topic, status=Publish.Status.PENDING, next_attempt_at=now - timedelta(hours=1)
+    )
+    records.publish(topic, status=Publish.Status.PENDING, next_attempt_at=now)
+    verification = {"mode": "subscribe", "topic": sub.topic, "callback": sub.callback}
+    VerificationRequest.objects.create(
+        status=VerificationRequest.Status.IN_PROGRESS,
+        claimed_at=now - timedelta(hours=2),
+        **verification,
+    )
+    VerificationRequest.objects.create(
+        status=VerificationRequest.Status.COMPLETED,
+        next_attempt_at=now - timedelta(days=1),
+        **verification,
+    )
     return now
 
 
@@ -46,10 +68,12 @@ def test_counts_failed_in_window_and_overdue(hub_rows):
     health = check_health(window=3600, threshold=10, grace=300, now=hub_rows)
     assert health.failed == 2
     assert health.overdue == 2
+    assert health.overdue_fetches == 1
+    assert health.overdue_verifications == 1
     assert health.delivered == 1
     assert health.pending == 5
     assert health.suspended == 1
-    assert health.problems == 4
+    assert health.problems == 6
     assert health.state == "OK"
     assert health.exit_code == 0
 
@@ -70,10 +94,10 @@ def test_claims_count_as_overdue_after_the_claim_timeout(hub_rows):
 @pytest.mark.parametrize(
     ("threshold", "warning", "state", "code"),
     [
-        (4, None, "OK", 0),
-        (3, None, "CRITICAL", 2),
-        (4, 3, "WARNING", 1),
-        (3, 1, "CRITICAL", 2),
+        (6, None, "OK", 0),
+        (5, None, "CRITICAL", 2),
+        (6, 5, "WARNING", 1),
+        (5, 1, "CRITICAL", 2),
     ],
 )
 def test_thresholds_decide_the_state(hub_rows, threshold, warning, state, code):
@@ -89,7 +113,10 @@ def test_summary_is_one_nagios_line_with_performance_data(hub_rows):
     assert "2 failed and 2 overdue deliveries in the last 3600s" in text
     assert "(threshold 7)" in text
     metrics = dict(item.split("=", 1) for item in perfdata.split())
-    assert metrics["problems"] == "4;5;7;0"
+    assert metrics["problems"] == "6;5;7;0"
+    assert metrics["overdue_fetches"].split(";")[0] == "1"
+    assert metrics["overdue_verifications"].split(";")[0] == "1"
+    assert "1 overdue fetches and 1 overdue verifications" in text
     assert metrics["failed"].split(";")[0] == "2"
     assert metrics["suspended"].split(";")[0] == "1"
 
@@ -129,7 +156,7 @@ def test_command_exits_non_zero_above_the_threshold(hub_rows):
         "--window",
         "1",
         "--grace",
-        "3600",
+        "86400",
         stdout=out,
     )
     assert "0 failed and 0 overdue deliveries in the last 1s" in out.getvalue()
