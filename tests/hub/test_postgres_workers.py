@@ -108,7 +108,7 @@ class Workers:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.hub.postgres_settings",
             "PYTHONPATH": os.pathsep.join(
-                [str(ROOT), os.environ.get("PYTHONPATH", "")]
+                filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
             ),
             "PUSH_TEST_DATABASE_NAME": str(connection.settings_dict["NAME"]),
             "PUSH_TEST_HUB_URL": hub_url,
