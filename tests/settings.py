@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from urllib.parse import unquote, urlsplit
 
 import django
@@ -81,6 +82,11 @@ def _database() -> dict[str, object]:
 
 
 DATABASES = {"default": _database()}
+
+# The PostgreSQL tests run the hub with django-tasks-db's DatabaseBackend and
+# real worker processes; its tables must exist in the test database.
+if os.environ.get("DATABASE_URL") and find_spec("django_tasks_db"):
+    INSTALLED_APPS.append("django_tasks_db")
 
 PUSH_DOMAIN = "testserver"
 PUSH_SECRET_OVER_HTTP = True

@@ -1,0 +1,59 @@
+"""``push_hub_prune``: delete the hub's old records."""
+
+from __future__ import annotations
+
+from argparse import ArgumentTypeError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ...pruning import prune
+
+
+def _not_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ArgumentTypeError("must be zero or more")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ArgumentTypeError("must be one or more")
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete finished deliveries, publishes and verifications, ended "
+        "subscriptions and unreferenced bodies older than --days days."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--days",
+            type=_not_negative,
+            required=True,
+            help="Keep records younger than N days.",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Count what would be deleted; delete nothing.",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=_positive,
+            default=1000,
+            help="Rows deleted per statement (default 1000).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        dry_run: bool = options["dry_run"]
+        counts = prune(
+            days=options["days"], dry_run=dry_run, batch_size=options["batch_size"]
+        )
+        verb = "Would delete" if dry_run else "Deleted"
+        details = " ".join(f"{key}={value}" for key, value in counts.items())
+        self.stdout.write(f"{verb} {details}")
