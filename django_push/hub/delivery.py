@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.request import getproxies
 
 import requests
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -113,6 +114,17 @@ def deliver_claimed(token: str, counts: dict[str, int]) -> None:
         subscription__state=State.ACTIVE,
         subscription__lease_expires_at__gt=timezone.now(),
     ).update(status=Status.CANCELLED, error="subscription not active")
+    # A claim taken over from a dead worker can be older than a publish
+    # planned since: sending it would leave the subscriber with stale
+    # content, so it yields to the newer delivery.
+    newer = Delivery.objects.filter(
+        subscription_id=OuterRef("subscription_id"),
+        publish__topic_id=OuterRef("publish__topic_id"),
+        publish_id__gt=OuterRef("publish_id"),
+    )
+    counts["cancelled"] += claimed.filter(Exists(newer)).update(
+        status=Status.CANCELLED, error="superseded by a newer publish"
+    )
     rows = [Claimed(*values) for values in claimed.values_list(*CLAIMED_FIELDS)]
     if not rows:
         return

@@ -267,7 +267,9 @@ def test_replay_action_queues_failed_deliveries_in_the_background(
 ):
     sub = records.subscription(callback=subscriber.callback())
     failed = records.delivery(sub, status=Delivery.Status.FAILED, attempts=7)
-    done = records.delivery(sub, status=Delivery.Status.DELIVERED, attempts=1)
+    done = records.delivery(
+        sub, failed.publish, status=Delivery.Status.DELIVERED, attempts=1
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         notes = run_action(admin_client, DELIVERIES, "replay", [failed, done])
     assert any("Queued 1 " in note for note in notes)

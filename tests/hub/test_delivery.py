@@ -244,6 +244,42 @@ def test_inactive_or_expired_subscriptions_get_nothing(mocked):
     assert len(mocked.calls) == 0
 
 
+def test_a_reclaimed_delivery_never_overtakes_a_newer_publish(mocked):
+    mocked.add(responses.POST, "http://sub.example/0?k=v")
+    [subscription] = plan(1)
+    old = Delivery.objects.get()
+    newer_body = b'{"hello": "again"}'
+    content = Content.objects.create(
+        topic=old.publish.topic,
+        body=newer_body,
+        content_type="application/json",
+        sha256=hashlib.sha256(newer_body).hexdigest(),
+        size=len(newer_body),
+    )
+    publish = Publish.objects.create(
+        topic=old.publish.topic, content=content, status="distributed"
+    )
+    Delivery.objects.create(
+        publish=publish,
+        content=content,
+        subscription=subscription,
+        status="delivered",
+        delivered_at=timezone.now(),
+    )
+    # The older delivery was claimed by a worker that died; its claim expired.
+    Delivery.objects.filter(pk=old.pk).update(
+        status="in_progress",
+        claim_token="dead-worker",
+        claimed_at=timezone.now() - timedelta(days=1),
+    )
+    counts = engine.run_due()
+    old.refresh_from_db()
+    assert old.status == "cancelled"
+    assert "superseded" in old.error
+    assert counts["cancelled"] == 1
+    assert len(mocked.calls) == 0
+
+
 def test_delivery_queries_do_not_grow_with_subscribers(mocked):
     mocked.add(responses.POST, responses.matchers.re.compile(r"http://sub\.example/.*"))
     query_counts = []
