@@ -198,12 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     signals = import_module(f"{args.impl}.signals")
     build_urlconf(impl_urls, model)
 
+    fields = {field.name for field in model._meta.get_fields()}
+    # django-push 2 keeps the 1.x fields and adds a state; 1.x has none.
+    extra = {"state": "active"} if "state" in fields else {}
     subscription = model.objects.create(
         hub=HUB,
         topic=TOPIC,
         verified=True,
         secret=SECRET,
         lease_expiration=timezone.now() + timedelta(days=10),
+        **extra,
     )
     received: list[int] = [0]
 

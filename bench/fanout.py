@@ -121,6 +121,7 @@ class DjangoPush:
 
     def prepare(self, n: int) -> None:
         from django.utils import timezone
+
         from django_push.hub.models import HubSubscription
 
         topic = self.receiver.topic(f"ours-{n}")
@@ -176,7 +177,8 @@ def make_hub_subscription(
         secret=secret,
         state="active",
         lease_seconds=30 * 24 * 3600,
-        expires_at=now + timedelta(days=30),
+        lease_expires_at=now + timedelta(days=30),
+        verified_at=now,
     )
 
 
