@@ -35,7 +35,7 @@ from importlib import import_module
 from typing import Any
 
 from djangoenv import configure
-from tables import describe_machine, median, print_table, spread
+from tables import describe_machine, median, print_table, quartiles, spread
 
 BODY = (
     b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -65,6 +65,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--urls",
         default=None,
         help="URLconf naming subscriber_callback (default: <impl>.urls)",
+    )
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="import --impl from the environment, not from this checkout",
     )
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=400, help="requests per round")
@@ -120,6 +125,7 @@ class Target:
         self.path = path
         self.template = make_environ(path, signature)
         self.rates: list[float] = []
+        self.cpu_rates: list[float] = []
         self.statuses: dict[int, int] = {}
         self.queries = 0
 
@@ -146,13 +152,19 @@ def call(handler: Callable[..., Iterable[bytes]], target: Target) -> int:
     return int(status[0].split(" ", 1)[0])
 
 
-def run_batch(handler: Callable[..., Iterable[bytes]], target: Target, n: int) -> float:
+def run_batch(
+    handler: Callable[..., Iterable[bytes]], target: Target, n: int
+) -> tuple[float, float]:
+    """Requests per second of wall time and per second of CPU time."""
     statuses = target.statuses
+    cpu = time.process_time()
     start = time.perf_counter()
     for _ in range(n):
         code = call(handler, target)
         statuses[code] = statuses.get(code, 0) + 1
-    return n / (time.perf_counter() - start)
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    return n / wall, n / max(cpu, 1e-9)
 
 
 def build_urlconf(impl_urls: str, model: Any) -> str:
@@ -187,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         root_urlconf="bench_callback_urls",
         middleware=[] if args.no_middleware else None,
         conn_max_age=args.conn_max_age,
+        repo_on_path=not args.installed,
     )
     from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
@@ -235,17 +248,29 @@ def main(argv: list[str] | None = None) -> int:
         target.statuses.clear()
     received[0] = 0
 
-    ratios_pk: list[float] = []
-    ratios_noquery: list[float] = []
+    ratios: dict[str, list[float]] = {
+        "callback / pk-view (wall)": [],
+        "callback / pk-view (CPU)": [],
+        "callback / no-query (wall)": [],
+        "callback / no-query (CPU)": [],
+    }
     for round_no in range(args.rounds):
         shift = round_no % len(targets)
         order = targets[shift:] + targets[:shift]
         rates = {}
+        cpu_rates = {}
         for target in order:
-            rates[target.name] = run_batch(handler, target, args.batch)
-            target.rates.append(rates[target.name])
-        ratios_pk.append(rates["callback"] / rates["pk-view"])
-        ratios_noquery.append(rates["callback"] / rates["no-query"])
+            wall, cpu = run_batch(handler, target, args.batch)
+            rates[target.name], cpu_rates[target.name] = wall, cpu
+            target.rates.append(wall)
+            target.cpu_rates.append(cpu)
+        for other in ("pk-view", "no-query"):
+            ratios[f"callback / {other} (wall)"].append(
+                rates["callback"] / rates[other]
+            )
+            ratios[f"callback / {other} (CPU)"].append(
+                cpu_rates["callback"] / cpu_rates[other]
+            )
 
     print(f"# callback benchmark: impl={args.impl} urls={impl_urls}")
     print(f"# {describe_machine()}")
@@ -262,29 +287,37 @@ def main(argv: list[str] | None = None) -> int:
             [
                 target.name,
                 f"{med:,.0f}",
+                quartiles(target.rates),
                 spread(target.rates),
-                f"{1e6 / med:,.0f}",
+                f"{median(target.cpu_rates):,.0f}",
+                f"{1e6 / median(target.cpu_rates):,.0f}",
                 target.queries,
                 ",".join(f"{k}x{v}" for k, v in sorted(target.statuses.items())),
             ]
         )
     print_table(
-        ["view", "req/s median", "req/s min-max", "us/req", "queries/req", "status"],
+        [
+            "view",
+            "req/s median",
+            "p25-p75",
+            "min-max",
+            "req/CPU-s",
+            "CPU us/req",
+            "queries/req",
+            "status",
+        ],
         rows,
     )
     print_table(
-        ["ratio", "median", "min-max"],
+        ["throughput ratio", "median", "p25-p75", "min-max"],
         [
             [
-                "callback / pk-view",
-                f"{median(ratios_pk):.2f}",
-                spread(ratios_pk, "{:.2f}"),
-            ],
-            [
-                "callback / no-query",
-                f"{median(ratios_noquery):.2f}",
-                spread(ratios_noquery, "{:.2f}"),
-            ],
+                name,
+                f"{median(values):.2f}",
+                quartiles(values, "{:.2f}"),
+                spread(values, "{:.2f}"),
+            ]
+            for name, values in ratios.items()
         ],
     )
     expected = args.rounds * args.batch

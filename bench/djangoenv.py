@@ -8,6 +8,7 @@ never touches the test database and only installs what it measures.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import shutil
 import sys
@@ -37,6 +38,7 @@ def configure(
     extra: dict[str, Any] | None = None,
     keep_db: str | None = None,
     conn_max_age: int | None = 0,
+    repo_on_path: bool = True,
 ) -> Path:
     """Set up Django with *apps* on a fresh SQLite file and migrate it.
 
@@ -47,7 +49,8 @@ def configure(
     from django.conf import settings
     from django.core.management import call_command
 
-    sys.path.insert(0, str(REPO_ROOT))
+    if repo_on_path:
+        sys.path.insert(0, str(REPO_ROOT))
     if keep_db:
         directory = Path(keep_db)
         directory.mkdir(parents=True, exist_ok=True)
@@ -65,11 +68,14 @@ def configure(
         "django.contrib.messages",
         *apps,
     ]
-    if django.VERSION < (6, 0):
+    if django.VERSION >= (6, 0):
+        tasks_prefix: str | None = "django.tasks"
+    elif importlib.util.find_spec("django_tasks") is not None:
         installed.append("django_tasks")
         tasks_prefix = "django_tasks"
     else:
-        tasks_prefix = "django.tasks"
+        # Only an old implementation measured on an old Django gets here.
+        tasks_prefix = None
 
     options: dict[str, Any] = {
         "SECRET_KEY": "bench-only-not-secret",
@@ -89,11 +95,6 @@ def configure(
                 "CONN_MAX_AGE": conn_max_age,
             }
         },
-        "TASKS": {
-            "default": {
-                "BACKEND": f"{tasks_prefix}.backends.immediate.ImmediateBackend"
-            }
-        },
         "LOGGING": {
             "version": 1,
             "disable_existing_loggers": False,
@@ -107,6 +108,9 @@ def configure(
         "PUSH_SECRET_OVER_HTTP": True,
         "PUSH_HUB_ALLOW_PRIVATE_ADDRESSES": True,
     }
+    if tasks_prefix is not None:
+        backend = f"{tasks_prefix}.backends.immediate.ImmediateBackend"
+        options["TASKS"] = {"default": {"BACKEND": backend}}
     options.update(extra or {})
     settings.configure(**options)
     django.setup()

@@ -325,6 +325,7 @@ class FlaskWebSub:
                 "--without-heartbeat",
             ],
             env,
+            stdout=subprocess.DEVNULL,
         )
 
     def start(self, command: list[str], env: dict[str, str], **kwargs: Any) -> Any:

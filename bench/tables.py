@@ -17,6 +17,14 @@ def spread(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
     return f"{fmt.format(min(values))}-{fmt.format(max(values))}"
 
 
+def quartiles(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
+    """The interquartile range ``p25-p75`` of *values*, formatted with *fmt*."""
+    if len(values) < 4:
+        return spread(values, fmt)
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return f"{fmt.format(q1)}-{fmt.format(q3)}"
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """Print *rows* as an aligned table (reStructuredText "simple table")."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
