@@ -93,23 +93,13 @@ def renew_due(
     if not subscriptions:
         return {"due": 0, "renewed": 0, "failed": 0}
 
-    requested_at = timezone.now()
-    previous = {s.pk: (s.pending_mode, s.requested_at) for s in subscriptions}
-    pks = [s.pk for s in subscriptions]
-    for chunk in _chunks(pks):
-        Subscription.objects.filter(pk__in=chunk).update(
-            pending_mode=Subscription.Mode.SUBSCRIBE, requested_at=requested_at
-        )
-    unsendable = [
-        s.pk for s in subscriptions if s.secret and not may_send_secret(s.hub)
-    ]
-    if unsendable:
-        Subscription.objects.filter(pk__in=unsendable).update(secret="")
+    # Everything that can fail locally (building callback URLs) happens
+    # before any intent is written.
     jobs: list[tuple[Subscription, list[tuple[str, str]]]] = []
+    unsendable: list[int] = []
     for subscription in subscriptions:
-        subscription.pending_mode = Subscription.Mode.SUBSCRIBE
-        subscription.requested_at = requested_at
-        if subscription.pk in unsendable:
+        if subscription.secret and not may_send_secret(subscription.hub):
+            unsendable.append(subscription.pk)
             subscription.secret = ""
         form = build_form(
             mode=Subscription.Mode.SUBSCRIBE,
@@ -119,6 +109,31 @@ def renew_due(
             lease_seconds=settings.PUSH_LEASE_SECONDS or subscription.lease_seconds,
         )
         jobs.append((subscription, form))
+
+    requested_at = timezone.now()
+    previous = {s.pk: (s.pending_mode, s.requested_at) for s in subscriptions}
+    claimed: set[int] = set()
+    for chunk in _chunks([s.pk for s in subscriptions]):
+        # An unsubscription requested since the SELECT wins over renewal.
+        Subscription.objects.filter(pk__in=chunk).exclude(
+            pending_mode=Subscription.Mode.UNSUBSCRIBE
+        ).update(pending_mode=Subscription.Mode.SUBSCRIBE, requested_at=requested_at)
+        claimed.update(
+            Subscription.objects.filter(
+                pk__in=chunk,
+                pending_mode=Subscription.Mode.SUBSCRIBE,
+                requested_at=requested_at,
+            ).values_list("pk", flat=True)
+        )
+    jobs = [job for job in jobs if job[0].pk in claimed]
+    subscriptions = [job[0] for job in jobs]
+    unsendable = [pk for pk in unsendable if pk in claimed]
+    for chunk in _chunks(unsendable):
+        # A secret the hub never receives would make us refuse its deliveries.
+        Subscription.objects.filter(pk__in=chunk).update(secret="")
+    for subscription in subscriptions:
+        subscription.pending_mode = Subscription.Mode.SUBSCRIBE
+        subscription.requested_at = requested_at
 
     session = http.new_session(pool_size=concurrency)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -49,7 +50,8 @@ def text(body: str, status: int = 200) -> HttpResponse:
     response = HttpResponse(
         body, status=status, content_type="text/plain; charset=utf-8"
     )
-    response["X-Content-Type-Options"] = "nosniff"
+    if body:
+        response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -73,14 +75,29 @@ def parse_lease(value: str | None) -> int | None:
     return seconds
 
 
+@lru_cache(maxsize=128)
+def _parse_links(header: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    # A hub sends the same Link header with every delivery of a topic, so
+    # parsing is cached; the cache is small and bounded against junk.
+    return tuple(
+        (("url", link.url), *link.params.items()) for link in parse_link_header(header)
+    )
+
+
 def as_old_links(header: str | None) -> Links | None:
     """Parsed ``Link`` header as django-push 1.x exposed it: dicts with ``url``."""
     if not header:
         return None
-    return [{"url": link.url, **link.params} for link in parse_link_header(header)]
+    return [dict(link) for link in _parse_links(header)]
 
 
-def find(pk: int) -> Subscription | None:
+def find(pk: int | str) -> Subscription | None:
+    """The subscription with primary key *pk*, ``None`` if there is none."""
+    # A URLconf of django-push 1.x captured pk with a regex, as a string.
+    if isinstance(pk, str):
+        if not (pk.isascii() and pk.isdigit()):
+            return None
+        pk = int(pk)
     if pk > MAX_PK:
         return None
     try:
@@ -108,7 +125,7 @@ class CallbackView(View):
         # pending intent (GET) and the HMAC signature (POST).
         return csrf_exempt(super().as_view(**initkwargs))
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: HttpRequest, pk: int | str) -> HttpResponse:
         query = request.GET
         try:
             mode = single(query, "hub.mode")
@@ -134,7 +151,7 @@ class CallbackView(View):
         return self.confirm(pk, mode, topic, challenge, lease)
 
     def confirm(
-        self, pk: int, mode: str, topic: str, challenge: str, lease: int | None
+        self, pk: int | str, mode: str, topic: str, challenge: str, lease: int | None
     ) -> HttpResponse:
         """Echo *challenge* only for the matching pending intent (WebSub 5.3.1)."""
         subscription = find(pk)
@@ -181,15 +198,17 @@ class CallbackView(View):
             signals.unsubscribed.send(sender=subscription, request=self.request)
         return text(challenge)
 
-    def deny(self, pk: int, topic: str, reason: str) -> HttpResponse:
+    def deny(self, pk: int | str, topic: str, reason: str) -> HttpResponse:
         """Record a denial (WebSub 5.2); renewals stop (SUB-L04)."""
         subscription = find(pk)
         if subscription is None or subscription.topic != topic:
             logger.info("denial_refused pk=%s", pk)
             return text("No such subscription", 404)
+        # ``verified`` is kept: anyone knowing the topic and the id can send a
+        # denial, so deliveries the hub verified stay accepted until the
+        # lease ends; only renewals stop.
         changes: dict[str, Any] = {
             "state": Subscription.State.DENIED,
-            "verified": False,
             "pending_mode": "",
             "denied_reason": reason[:MAX_REASON_CHARS],
         }
@@ -203,7 +222,7 @@ class CallbackView(View):
         )
         return text("")
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: HttpRequest, pk: int | str) -> HttpResponse:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not (length.isascii() and length.isdigit()):
             return text("Bad Content-Length", 400)
@@ -223,7 +242,10 @@ class CallbackView(View):
         subscription = find(pk)
         if subscription is None:
             return text("No such subscription", 410)
-        if subscription.state != Subscription.State.ACTIVE:
+        live = subscription.state == Subscription.State.ACTIVE or (
+            subscription.state == Subscription.State.DENIED and subscription.verified
+        )
+        if not live:
             if subscription.pending_mode == Subscription.Mode.SUBSCRIBE:
                 # A hub may deliver right after verifying (SUB-C11).
                 return text("", 202)
