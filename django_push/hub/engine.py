@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import delivery, fetch, verification
-from .claims import claim
-from .models import Delivery, HubSubscription, Publish, VerificationRequest
+from .claims import claim, new_token
+from .models import Delivery, HubSubscription, Publish, Topic, VerificationRequest
 from .tasks import kick_deliveries, kick_verifications
 
 logger = logging.getLogger(__name__)
@@ -86,12 +86,12 @@ def process_verifications(
 
 
 def process_publishes(
-    pk: int | None = None, limit: int | None = None, kick: bool = False
+    pk: int | None = None, limit: int | None = None
 ) -> dict[str, int]:
-    """Fetch due publishes (only *pk* if given) and plan their deliveries.
+    """Fetch due publishes (only *pk* if given) and send their deliveries.
 
-    With *kick*, a delivery task is enqueued for each publish that planned
-    deliveries; :func:`run_due` sends them itself instead.
+    The deliveries of a publish are created already claimed by this worker
+    and sent at once; if it dies, the claims expire and any worker takes them.
     """
     counts = _counts()
     queryset = Publish.objects.all()
@@ -100,15 +100,13 @@ def process_publishes(
     token, claimed = claim(queryset, limit)
     if not claimed:
         return counts
-    planned: list[int] = []
     rows = Publish.objects.filter(claim_token=token).select_related(
         "topic", "topic__last_content"
     )
     for row in rows.order_by("pk"):
-        if fetch.process(row, counts):
-            planned.append(row.pk)
-    if kick:
-        kick_deliveries(planned)
+        delivery_token = new_token()
+        if fetch.process(row, counts, delivery_token):
+            delivery.deliver_claimed(delivery_token, counts)
     return counts
 
 
@@ -205,3 +203,34 @@ def resume(subscription: HubSubscription) -> None:
         updated_at=timezone.now(),
     )
     subscription.refresh_from_db()
+
+
+def send_test_delivery(subscription: HubSubscription) -> Delivery:
+    """Send the topic's current content to *subscription* once more.
+
+    Useful to check a callback from the admin. The delivery is an ordinary
+    one (retried, recorded, signed) of the last content fetched for the
+    topic; a subscription that is not active gets it cancelled. Raises
+    :class:`ValueError` if nothing was fetched for the topic yet.
+    """
+    topic = (
+        Topic.objects.select_related("last_content")
+        .filter(url=subscription.topic)
+        .first()
+    )
+    if topic is None or topic.last_content is None:
+        raise ValueError(f"Nothing was fetched for {subscription.topic} yet.")
+    with transaction.atomic():
+        publish = Publish.objects.create(
+            topic=topic,
+            content=topic.last_content,
+            hub_url=subscription.hub_url,
+            status=Publish.Status.DISTRIBUTED,
+            deliveries_planned=1,
+            completed_at=timezone.now(),
+        )
+        test = Delivery.objects.create(
+            publish=publish, content=topic.last_content, subscription=subscription
+        )
+        kick_deliveries([publish.pk])
+    return test
