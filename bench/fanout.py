@@ -193,6 +193,8 @@ class Bare:
 
         self.receiver = receiver
         self.session = requests.Session()
+        # A bare client does no per-request environment (proxy, .netrc) lookups.
+        self.session.trust_env = False
         adapter = HTTPAdapter(pool_connections=concurrency, pool_maxsize=concurrency)
         self.session.mount("http://", adapter)
         self.pool = ThreadPoolExecutor(concurrency)

@@ -77,8 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument(
         "--concurrency",
-        default="10,20,50",
-        help="comma-separated concurrencies; 10 is PUSH_RENEW_CONCURRENCY's default",
+        default="default,10,20,50",
+        help="comma-separated concurrencies; 'default' runs renew_due() with "
+        "PUSH_RENEW_CONCURRENCY's default",
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--delay", type=float, default=0.020)
@@ -87,14 +88,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    concurrencies = [int(x) for x in args.concurrency.split(",")]
     configure(
         apps=["django_push.subscriber"], root_urlconf="django_push.subscriber.urls"
     )
     from django.utils import timezone
 
+    from django_push.conf import settings
     from django_push.subscriber.models import Subscription
     from django_push.subscriber.renewal import renew_due
+
+    default = settings.PUSH_RENEW_CONCURRENCY
+    # None lets renew_due() read the setting itself, as push_renew does.
+    concurrencies: list[int | None] = [
+        None if x == "default" else int(x) for x in args.concurrency.split(",")
+    ]
 
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -135,10 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             lease_expiration=timezone.now() + timedelta(seconds=60),
         )
 
-    results: dict[int, list[tuple[float, int, int]]] = {c: [] for c in concurrencies}
+    results: dict[int | None, list[tuple[float, int, int]]] = {
+        c: [] for c in concurrencies
+    }
     try:
         reset()
-        renew_due(concurrency=max(concurrencies))  # warm-up
+        renew_due()  # warm-up
         for round_no in range(args.rounds):
             shift = round_no % len(concurrencies)
             for concurrency in concurrencies[shift:] + concurrencies[:shift]:
@@ -161,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 print(
-                    f"# round {round_no + 1} concurrency {concurrency}: "
+                    f"# round {round_no + 1} concurrency {concurrency or default}: "
                     f"{elapsed:.2f} s",
                     file=sys.stderr,
                     flush=True,
@@ -180,10 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         times = [r[0] for r in results[concurrency]]
         conns = [r[1] for r in results[concurrency]]
         renewed = [r[2] for r in results[concurrency]]
-        floor = args.subscriptions * args.delay / concurrency
+        threads = concurrency or default
+        floor = args.subscriptions * args.delay / threads
         rows.append(
             [
-                concurrency,
+                f"{threads} (default)" if concurrency is None else threads,
                 f"{median(times):.2f}",
                 spread(times, "{:.2f}"),
                 f"{floor:.2f}",
