@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.request import getproxies
 
 import requests
+from django.urls import reverse
 from django.utils import timezone
 
 from .. import http
@@ -51,18 +52,23 @@ class Job:
 
 
 def build_job(
-    row: Claimed, content_type: str, body: bytes, hub_url: str, algorithm: str
+    row: Claimed,
+    content_type: str,
+    body: bytes,
+    hub_url: str,
+    fallback: str,
+    algorithm: str,
 ) -> Job:
     """The request for *row*: topic Content-Type, Link, signature.
 
-    *hub_url* is ``PUSH_HUB_URL`` (or empty) and *algorithm*
-    ``PUSH_HUB_SIGNATURE_ALGORITHM``, read once per batch by the caller.
+    *hub_url* is ``PUSH_HUB_URL`` (or empty), *fallback* the ``rel=hub``
+    used when neither it nor the row knows one, and *algorithm*
+    ``PUSH_HUB_SIGNATURE_ALGORITHM``; the caller reads them once per batch.
     """
+    hub = hub_url or row.hub_url or row.publish_hub_url or fallback
     headers = {
         "Content-Type": content_type or DEFAULT_CONTENT_TYPE,
-        "Link": format_link_header(
-            [hub_url or row.hub_url or row.publish_hub_url], row.topic
-        ),
+        "Link": format_link_header([hub], row.topic),
     }
     if row.secret:
         # HUB-C05/C06: signed over the exact bytes sent, only with a secret.
@@ -101,12 +107,13 @@ def send(job: Job, session: requests.Session, guard: HostGuard) -> Outcome:
 
 def deliver_claimed(token: str, counts: dict[str, int]) -> None:
     """Send every delivery claimed with *token* and record the outcomes."""
-    rows = [
-        Claimed(*values)
-        for values in Delivery.objects.filter(
-            claim_token=token, status=Status.IN_PROGRESS
-        ).values_list(*CLAIMED_FIELDS)
-    ]
+    claimed = Delivery.objects.filter(claim_token=token, status=Status.IN_PROGRESS)
+    # WebSub 5.3.1: nothing goes to subscriptions ended or expired meanwhile.
+    counts["cancelled"] += claimed.exclude(
+        subscription__state=State.ACTIVE,
+        subscription__lease_expires_at__gt=timezone.now(),
+    ).update(status=Status.CANCELLED, error="subscription not active")
+    rows = [Claimed(*values) for values in claimed.values_list(*CLAIMED_FIELDS)]
     if not rows:
         return
     contents = {
@@ -115,36 +122,37 @@ def deliver_claimed(token: str, counts: dict[str, int]) -> None:
             pk__in={row.content_id for row in rows}
         ).values_list("pk", "content_type", "body")
     }
-    now = timezone.now()
-    dropped = [
-        row.pk
-        for row in rows
-        if row.state != State.ACTIVE
-        or row.lease_expires_at is None
-        or row.lease_expires_at <= now
-    ]
-    if dropped:
-        Delivery.objects.filter(pk__in=dropped).update(
-            status=Status.CANCELLED, error="subscription not active"
-        )
-        counts["cancelled"] += len(dropped)
-        skip = set(dropped)
-        rows = [row for row in rows if row.pk not in skip]
-    if not rows:
-        return
+    # Rows that never saw a request (made in the admin, say) fall back to
+    # the hub's path when PUSH_HUB_URL is not set.
     hub_url = settings.PUSH_HUB_URL or ""
+    fallback = reverse("push_hub")
     algorithm = settings.PUSH_HUB_SIGNATURE_ALGORITHM
     # A generator: the pool starts sending while later jobs are being built.
     jobs = (
-        build_job(row, *contents[row.content_id], hub_url, algorithm) for row in rows
+        build_job(row, *contents[row.content_id], hub_url, fallback, algorithm)
+        for row in rows
     )
-    outcomes = run_jobs(jobs, len(rows))
+    outcomes = run_jobs(jobs, len(rows), lambda: touch_claim(token))
     record(token, rows, outcomes, counts)
 
 
-def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
-    """Run the *count* *jobs* concurrently on one pooled session."""
+def touch_claim(token: str) -> None:
+    """Renew a claim still being worked on, so no one takes it over."""
+    Delivery.objects.filter(claim_token=token, status=Status.IN_PROGRESS).update(
+        claimed_at=timezone.now()
+    )
+
+
+def run_jobs(
+    jobs: Iterable[Job], count: int, heartbeat: Callable[[], None]
+) -> list[Outcome]:
+    """Run the *count* *jobs* concurrently on one pooled session.
+
+    While they run, *heartbeat* is called every third of
+    ``PUSH_HUB_CLAIM_TIMEOUT`` so that a long batch keeps its claim.
+    """
     concurrency = max(1, min(settings.PUSH_HUB_DELIVERY_CONCURRENCY, count))
+    interval = max(1.0, settings.PUSH_HUB_CLAIM_TIMEOUT / 3)
     guard = HostGuard()
     session = http.new_session(pool_size=concurrency)
     # requests would otherwise read the environment and ~/.netrc again for
@@ -155,11 +163,15 @@ def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
         scheme: url for scheme, url in getproxies().items() if scheme != "no"
     }
     try:
-        if concurrency == 1:
-            return [send(job, session, guard) for job in jobs]
         with ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="push-hub-delivery"
         ) as pool:
-            return list(pool.map(lambda job: send(job, session, guard), jobs))
+            futures = [pool.submit(send, job, session, guard) for job in jobs]
+            pending = set(futures)
+            while pending:
+                pending = wait(pending, timeout=interval).not_done
+                if pending:
+                    heartbeat()
+            return [future.result() for future in futures]
     finally:
         session.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ import responses
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from django_push.hub import engine, signals
@@ -231,13 +233,14 @@ def test_callback_failing_too_long_is_suspended_and_told(mocked):
 
 
 def test_inactive_or_expired_subscriptions_get_nothing(mocked):
-    [expired, suspended] = plan(2)
+    [expired, suspended, no_lease] = plan(3)
+    HubSubscription.objects.filter(pk=no_lease.pk).update(lease_expires_at=None)
     HubSubscription.objects.filter(pk=expired.pk).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     HubSubscription.objects.filter(pk=suspended.pk).update(state="suspended")
     counts = engine.process_deliveries()
-    assert counts["cancelled"] == 2
+    assert counts["cancelled"] == 3
     assert len(mocked.calls) == 0
 
 
@@ -331,3 +334,31 @@ def test_deliveries_ignore_netrc_but_use_environment_proxies(
     assert engine.process_deliveries()["delivered"] == 1
     assert "Authorization" not in mocked.calls[0].request.headers
     assert seen[0]["http"] == "http://proxy.example:3128"
+
+
+@override_settings(PUSH_HUB_CLAIM_TIMEOUT=3)
+def test_long_batches_renew_their_claim(mocked, monkeypatch):
+    from django_push.hub import delivery
+
+    def slow(request):
+        time.sleep(1.6)
+        return (204, {}, "")
+
+    mocked.add_callback(responses.POST, "http://sub.example/0?k=v", callback=slow)
+    plan()
+    touched = []
+    real_touch = delivery.touch_claim
+    monkeypatch.setattr(
+        delivery, "touch_claim", lambda token: touched.append(real_touch(token))
+    )
+    assert engine.process_deliveries()["delivered"] == 1
+    assert touched
+
+
+def test_rows_without_any_hub_url_fall_back_to_the_hub_path(mocked):
+    mocked.add(responses.POST, "http://sub.example/0?k=v")
+    plan(hub_url="")
+    Publish.objects.update(hub_url="")
+    engine.process_deliveries()
+    link = mocked.calls[0].request.headers["Link"]
+    assert link == f'<{TOPIC}>; rel="self", <{reverse("push_hub")}>; rel="hub"'
