@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import sys
-from argparse import ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
 from ...monitoring import EXIT_CODES, check_health
-
-
-def _not_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ArgumentTypeError("must be zero or more")
-    return number
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ArgumentTypeError("must be one or more")
-    return number
+from ..arguments import not_negative, positive
 
 
 class Command(BaseCommand):
@@ -35,25 +21,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--window",
-            type=_positive,
+            type=positive,
             default=3600,
             help="Count deliveries that failed in the last N seconds (default 3600).",
         )
         parser.add_argument(
             "--threshold",
-            type=_not_negative,
+            type=not_negative,
             default=0,
             help="CRITICAL when failed plus overdue deliveries exceed N (default 0).",
         )
         parser.add_argument(
             "--warning",
-            type=_not_negative,
+            type=not_negative,
             default=None,
             help="WARNING when failed plus overdue deliveries exceed N.",
         )
         parser.add_argument(
             "--grace",
-            type=_not_negative,
+            type=not_negative,
             default=300,
             help="A delivery due for longer than N seconds is overdue (default 300).",
         )

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from ...pruning import prune
-
-
-def _not_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ArgumentTypeError("must be zero or more")
-    return number
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ArgumentTypeError("must be one or more")
-    return number
+from ..arguments import not_negative, positive
 
 
 class Command(BaseCommand):
@@ -33,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--days",
-            type=_not_negative,
+            type=not_negative,
             required=True,
             help="Keep records younger than N days.",
         )
@@ -44,7 +30,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--batch-size",
-            type=_positive,
+            type=positive,
             default=1000,
             help="Rows deleted per statement (default 1000).",
         )
