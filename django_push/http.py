@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import requests
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +48,80 @@ def get_session() -> requests.Session:
         session = new_session()
         _local.session = session
     return session
+
+
+class Poster:
+    """Sends many POSTs over one connection pool, for the hub's fan-out.
+
+    The per-request work of a :class:`requests.Session` (merging settings,
+    cookies and hooks, and looking for redirects) is skipped: each POST is
+    prepared and given to the pool's transport adapter directly, with our
+    User-Agent, a timeout and no redirects. Neither the environment nor
+    ``~/.netrc`` is read per request; the environment's proxies are read
+    once, when the poster is made. Thread-safe.
+    """
+
+    def __init__(self, pool_size: int = 10) -> None:
+        self.pool_size = pool_size
+        self.adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.proxies = {
+            scheme: url for scheme, url in getproxies().items() if scheme != "no"
+        }
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        max_bytes: int,
+        timeout: Timeout | None = None,
+    ) -> requests.Response:
+        """POST *body* to *url* and return the response, its body read.
+
+        Raises :class:`RequestError` and :class:`ResponseTooLarge` like
+        :func:`request`; redirects are returned, never followed.
+        """
+        # No auth, cookies or hooks to prepare: a delivery carries none.
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method("POST")
+        prepared.prepare_url(url, None)
+        prepared.prepare_headers({"User-Agent": USER_AGENT, **headers})
+        prepared.prepare_body(body, None)
+        try:
+            response = self.adapter.send(
+                prepared,
+                stream=True,
+                timeout=timeout if timeout is not None else settings.PUSH_TIMEOUT,
+                proxies=self.proxies,
+            )
+        except requests.RequestException as exc:
+            raise _failed("POST", url, exc) from exc
+        read_capped(response, max_bytes)
+        return response
+
+    def close(self) -> None:
+        self.adapter.close()
+
+
+_poster_lock = threading.Lock()
+_poster: Poster | None = None
+
+
+def get_poster(pool_size: int) -> Poster:
+    """A :class:`Poster` of *pool_size* shared by the process.
+
+    Its connections stay open from one batch of deliveries to the next. A
+    new one replaces it when the pool size or the environment's proxies
+    change.
+    """
+    global _poster
+    proxies = {scheme: url for scheme, url in getproxies().items() if scheme != "no"}
+    with _poster_lock:
+        poster = _poster
+        if poster is None or poster.pool_size != pool_size or poster.proxies != proxies:
+            poster = _poster = Poster(pool_size)
+        return poster
 
 
 def get_credentials(url: str) -> tuple[str, str] | None:
@@ -104,20 +179,22 @@ def request(
             stream=max_bytes is not None,
         )
     except requests.RequestException as exc:
-        # Callback URLs are capabilities (WebSub 5.1.1): log where, not the
-        # query or path that may carry a token.
-        logger.info(
-            "request_failed method=%s host=%s error=%s",
-            method,
-            urlsplit(url).netloc,
-            exc.__class__.__name__,
-        )
-        raise RequestError(
-            f"{method} {url} failed: {exc.__class__.__name__}", url
-        ) from exc
+        raise _failed(method, url, exc) from exc
     if max_bytes is not None:
         read_capped(response, max_bytes)
     return response
+
+
+def _failed(method: str, url: str, exc: Exception) -> RequestError:
+    # Callback URLs are capabilities (WebSub 5.1.1): log where, not the
+    # query or path that may carry a token.
+    logger.info(
+        "request_failed method=%s host=%s error=%s",
+        method,
+        urlsplit(url).netloc,
+        exc.__class__.__name__,
+    )
+    return RequestError(f"{method} {url} failed: {exc.__class__.__name__}", url)
 
 
 def read_capped(response: requests.Response, max_bytes: int) -> bytes:

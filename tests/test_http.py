@@ -7,6 +7,8 @@ from django.test import override_settings
 from django_push import USER_AGENT, __version__, http
 from django_push.exceptions import RequestError, ResponseTooLarge
 
+from .hub.fakes import FakeSubscriber, Reply
+
 
 def credentials_for(url):
     return ("user", "pw") if "private" in url else None
@@ -94,3 +96,87 @@ def test_credentials_may_be_a_callable():
 def test_session_is_reused_per_thread():
     assert http.get_session() is http.get_session()
     assert http.get_session().headers["User-Agent"] == USER_AGENT
+
+
+# The hub's poster, over real sockets on 127.0.0.1 ---------------------------
+
+
+def test_poster_sends_exact_bytes_with_user_agent_over_one_connection():
+    body = b"\x00caf\xc3\xa9 " * 100
+    with FakeSubscriber(deliveries=[Reply(202)]) as fake:
+        poster = http.Poster(pool_size=2)
+        for _ in range(3):
+            response = poster.post(
+                fake.callback("/cb?k=v"),
+                body,
+                {"Content-Type": "application/x-test", "X-Hub-Signature": "sha1=ab"},
+                max_bytes=1024,
+            )
+            assert response.status_code == 202
+        poster.close()
+    posts = fake.requests("POST")
+    assert [post.body for post in posts] == [body] * 3
+    assert posts[0].path == "/cb"
+    assert posts[0].query == {"k": ["v"]}
+    assert posts[0].headers["User-Agent"] == USER_AGENT
+    assert posts[0].headers["Content-Type"] == "application/x-test"
+    assert posts[0].headers["X-Hub-Signature"] == "sha1=ab"
+    assert len({post.peer for post in posts}) == 1
+
+
+def test_poster_never_follows_redirects():
+    reply = Reply(307, headers={"Location": "/elsewhere"})
+    with FakeSubscriber(deliveries=[reply]) as fake:
+        response = http.Poster().post(fake.callback("/cb"), b"x", {}, max_bytes=64)
+    assert response.status_code == 307
+    assert [post.path for post in fake.requests("POST")] == ["/cb"]
+
+
+def test_poster_times_out():
+    with (
+        FakeSubscriber(deliveries=[Reply(misbehave="hang")]) as fake,
+        pytest.raises(RequestError),
+    ):
+        http.Poster().post(fake.callback(), b"x", {}, max_bytes=64, timeout=0.3)
+
+
+@override_settings(PUSH_TIMEOUT=0.3)
+def test_poster_default_timeout_is_the_setting():
+    with (
+        FakeSubscriber(deliveries=[Reply(misbehave="hang")]) as fake,
+        pytest.raises(RequestError),
+    ):
+        http.Poster().post(fake.callback(), b"x", {}, max_bytes=64)
+
+
+def test_poster_caps_the_answer():
+    with FakeSubscriber(deliveries=[Reply(200, b"y" * 100)]) as fake:
+        poster = http.Poster()
+        with pytest.raises(ResponseTooLarge) as raised:
+            poster.post(fake.callback(), b"x", {}, max_bytes=99)
+        assert raised.value.response.status_code == 200
+        assert poster.post(fake.callback(), b"x", {}, max_bytes=100).content == (
+            b"y" * 100
+        )
+
+
+def test_poster_wraps_connection_errors():
+    with FakeSubscriber() as fake:
+        url = fake.callback()
+    with pytest.raises(RequestError):
+        http.Poster().post(url, b"x", {}, max_bytes=64, timeout=1)
+
+
+def test_poster_is_shared_until_its_pool_size_or_proxies_change(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    first = http.get_poster(3)
+    assert http.get_poster(3) is first
+    assert first.adapter.poolmanager.connection_pool_kw["maxsize"] == 3
+    resized = http.get_poster(5)
+    assert resized is not first
+    assert resized.pool_size == 5
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    proxied = http.get_poster(5)
+    assert proxied is not resized
+    assert proxied.proxies["http"] == "http://proxy.example:3128"

@@ -15,6 +15,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from django_push.hub import engine, signals
 from django_push.hub.models import (
@@ -352,22 +353,19 @@ def test_deliveries_ignore_netrc_but_use_environment_proxies(
     monkeypatch.setenv("NETRC", str(netrc))
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
     seen = []
-
-    def record_proxies(session_send, request, **kwargs):
-        seen.append(kwargs.get("proxies"))
-        return session_send(request, **kwargs)
-
     mocked.add(responses.POST, "http://sub.example/0?k=v", status=204)
     plan()
-    real_send = requests.Session.send
-    monkeypatch.setattr(
-        requests.Session,
-        "send",
-        lambda self, request, **kw: record_proxies(
-            lambda r, **k: real_send(self, r, **k), request, **kw
-        ),
-    )
-    assert engine.process_deliveries()["delivered"] == 1
+    # ``responses`` has replaced HTTPAdapter.send; record what reaches it.
+    mocked_send = HTTPAdapter.send
+
+    def record_proxies(self, request, **kwargs):
+        seen.append(kwargs.get("proxies"))
+        return mocked_send(self, request, **kwargs)
+
+    # Undone here, before ``responses`` restores the real send.
+    with monkeypatch.context() as patch:
+        patch.setattr(HTTPAdapter, "send", record_proxies)
+        assert engine.process_deliveries()["delivered"] == 1
     assert "Authorization" not in mocked.calls[0].request.headers
     assert seen[0]["http"] == "http://proxy.example:3128"
 
