@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from .. import http
 from ..conf import settings
-from ..exceptions import RequestError, ResponseTooLarge
+from ..exceptions import RequestError
 from ..links import format_link_header
 from ..signatures import sign
 from .models import Content, Delivery, HubSubscription
@@ -84,10 +84,9 @@ def send(job: Job, poster: http.Poster, guard: HostGuard) -> Outcome:
     error = ""
     try:
         guard.check(job.url)
-        response = poster.post(job.url, job.body, job.headers, max_bytes=RESPONSE_CAP)
-        code = response.status_code
-    except ResponseTooLarge as exc:
-        code = exc.response.status_code if exc.response is not None else None
+        code = poster.post(
+            job.url, job.body, job.headers, max_bytes=RESPONSE_CAP
+        ).status
     except RequestError as exc:
         error = str(exc)
     except UnsafeURL as exc:
