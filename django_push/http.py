@@ -11,6 +11,7 @@ bodies and map network failures to
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Poster:
 
     def __init__(self, pool_size: int = 10) -> None:
         self.pool_size = pool_size
+        self.pid = os.getpid()
         self.proxies = environment_proxies()
         self._managers: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
@@ -169,13 +171,19 @@ def get_poster(pool_size: int) -> Poster:
 
     Its connections stay open from one batch of deliveries to the next. A
     new one replaces it when the pool size or the environment's proxies
-    change.
+    change, and in a forked child, which must not share the parent's
+    sockets.
     """
     global _poster
     proxies = environment_proxies()
     with _poster_lock:
         poster = _poster
-        if poster is None or poster.pool_size != pool_size or poster.proxies != proxies:
+        if (
+            poster is None
+            or poster.pid != os.getpid()
+            or poster.pool_size != pool_size
+            or poster.proxies != proxies
+        ):
             poster = _poster = Poster(pool_size)
         return poster
 

@@ -230,7 +230,7 @@ def test_poster_uses_environment_proxies_and_never_netrc(monkeypatch, tmp_path):
     assert "Authorization" not in sent.headers
 
 
-def test_poster_is_shared_until_its_pool_size_or_proxies_change(monkeypatch):
+def test_poster_is_shared_until_pool_size_proxies_or_process_change(monkeypatch):
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     first = http.get_poster(3)
@@ -242,3 +242,7 @@ def test_poster_is_shared_until_its_pool_size_or_proxies_change(monkeypatch):
     proxied = http.get_poster(5)
     assert proxied is not resized
     assert proxied.proxies["http"] == "http://proxy.example:3128"
+    monkeypatch.setattr(http.os, "getpid", lambda: proxied.pid + 1)
+    forked = http.get_poster(5)
+    assert forked is not proxied
+    assert forked.pid == proxied.pid + 1
