@@ -6,7 +6,7 @@ For each N, rounds are interleaved (the order rotates every round) between:
   ``engine.run_due()`` (fetch the topic once, store it once, plan and sign
   one delivery per subscription, deliver concurrently);
 * ``bare-urllib3`` and ``bare-requests``: a pooled client (urllib3 directly,
-  or a ``requests.Session``, the HTTP stack django-push uses) and a thread
+  as django-push's deliveries use it, or a ``requests.Session``) and a thread
   pool of the same concurrency that fetch the topic once and POST the signed
   body to every subscriber: the ceiling for a Python hub;
 * ``flask-websub``: flask-websub 0.4.1's hub with Celery workers (prefork,

@@ -1,7 +1,9 @@
 """Content distribution: one claimed batch of deliveries (WebSub 7).
 
 The HTTP requests of a batch run concurrently in a bounded thread pool
-sharing one pooled session, so connections to a callback are reused. The
+sharing one connection pool (:func:`django_push.http.get_poster`), which
+the process keeps from batch to batch, so connections to a callback are
+reused. The
 threads only talk HTTP; every database write happens afterwards in the
 calling thread, batched (see :mod:`.results`): successes are recorded with
 one statement, whatever the batch size.
@@ -14,16 +16,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from urllib.request import getproxies
 
-import requests
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from .. import http
 from ..conf import settings
-from ..exceptions import RequestError, ResponseTooLarge
+from ..exceptions import RequestError
 from ..links import format_link_header
 from ..signatures import sign
 from .models import Content, Delivery, HubSubscription
@@ -77,25 +77,16 @@ def build_job(
     return Job(row.pk, row.callback, body, headers)
 
 
-def send(job: Job, session: requests.Session, guard: HostGuard) -> Outcome:
+def send(job: Job, poster: http.Poster, guard: HostGuard) -> Outcome:
     """POST one delivery; never raises, never follows redirects."""
     start = time.perf_counter()
     code: int | None = None
     error = ""
     try:
         guard.check(job.url)
-        response = http.request(
-            "POST",
-            job.url,
-            data=job.body,
-            headers=job.headers,
-            allow_redirects=False,
-            max_bytes=RESPONSE_CAP,
-            session=session,
-        )
-        code = response.status_code
-    except ResponseTooLarge as exc:
-        code = exc.response.status_code if exc.response is not None else None
+        code = poster.post(
+            job.url, job.body, job.headers, max_bytes=RESPONSE_CAP
+        ).status
     except RequestError as exc:
         error = str(exc)
     except UnsafeURL as exc:
@@ -158,7 +149,7 @@ def touch_claim(token: str) -> None:
 def run_jobs(
     jobs: Iterable[Job], count: int, heartbeat: Callable[[], None]
 ) -> list[Outcome]:
-    """Run the *count* *jobs* concurrently on one pooled session.
+    """Run the *count* *jobs* concurrently over one connection pool.
 
     While they run, *heartbeat* is called every third of
     ``PUSH_HUB_CLAIM_TIMEOUT`` so that a long batch keeps its claim.
@@ -166,24 +157,15 @@ def run_jobs(
     concurrency = max(1, min(settings.PUSH_HUB_DELIVERY_CONCURRENCY, count))
     interval = max(1.0, settings.PUSH_HUB_CLAIM_TIMEOUT / 3)
     guard = HostGuard()
-    session = http.new_session(pool_size=concurrency)
-    # requests would otherwise read the environment and ~/.netrc again for
-    # every delivery, and could send the hub's .netrc credentials to a
-    # callback; the environment's proxies are read once instead.
-    session.trust_env = False
-    session.proxies = {
-        scheme: url for scheme, url in getproxies().items() if scheme != "no"
-    }
-    try:
-        with ThreadPoolExecutor(
-            max_workers=concurrency, thread_name_prefix="push-hub-delivery"
-        ) as pool:
-            futures = [pool.submit(send, job, session, guard) for job in jobs]
-            pending = set(futures)
-            while pending:
-                pending = wait(pending, timeout=interval).not_done
-                if pending:
-                    heartbeat()
-            return [future.result() for future in futures]
-    finally:
-        session.close()
+    # Never reads ~/.netrc, so the hub's credentials cannot reach a callback.
+    poster = http.get_poster(concurrency)
+    with ThreadPoolExecutor(
+        max_workers=concurrency, thread_name_prefix="push-hub-delivery"
+    ) as pool:
+        futures = [pool.submit(send, job, poster, guard) for job in jobs]
+        pending = set(futures)
+        while pending:
+            pending = wait(pending, timeout=interval).not_done
+            if pending:
+                heartbeat()
+        return [future.result() for future in futures]

@@ -10,6 +10,7 @@ callback view confirms only that pending intent (SUB-V01, SUB-V06).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -209,3 +210,28 @@ def build_callback_url(pk: Any) -> str:
 
         domain = Site.objects.get_current().domain
     return f"{scheme}://{domain}{reverse('subscriber_callback', args=[pk])}"
+
+
+#: Primary keys a callback URL is reversed with to find where the key goes.
+_PROBE_PKS = (7**20, 1, 42)
+
+
+def callback_url_builder() -> Callable[[Any], str]:
+    """:func:`build_callback_url` for many subscriptions at once.
+
+    The URL is reversed for a few probe keys; when each comes out as the
+    same URL with only the decimal key changed, the returned function puts
+    the key into that template instead of reversing again. A URLconf that
+    formats keys any other way gets :func:`build_callback_url` itself. Use
+    the result within one task or request: the URLconf and script prefix
+    in force are those of the moment it was made.
+    """
+    probe, *others = _PROBE_PKS
+    marker = str(probe)
+    url = build_callback_url(probe)
+    if url.count(marker) == 1 and all(
+        url.replace(marker, str(pk)) == build_callback_url(pk) for pk in others
+    ):
+        head, _, tail = url.partition(marker)
+        return lambda pk: f"{head}{pk}{tail}"
+    return build_callback_url

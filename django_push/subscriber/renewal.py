@@ -26,7 +26,7 @@ from .. import http
 from ..conf import settings
 from ..exceptions import SubscriptionError
 from .intents import HubAnswer, build_form, forget_intent, post_form, record_success
-from .models import Subscription, build_callback_url, may_send_secret
+from .models import Subscription, callback_url_builder, may_send_secret
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +97,15 @@ def renew_due(
     # before any intent is written.
     jobs: list[tuple[Subscription, list[tuple[str, str]]]] = []
     unsendable: list[int] = []
+    # One reverse() for the whole run rather than one per subscription.
+    callback_url = callback_url_builder()
     for subscription in subscriptions:
         if subscription.secret and not may_send_secret(subscription.hub):
             unsendable.append(subscription.pk)
             subscription.secret = ""
         form = build_form(
             mode=Subscription.Mode.SUBSCRIBE,
-            callback=build_callback_url(subscription.pk),
+            callback=callback_url(subscription.pk),
             topic=subscription.topic,
             secret=subscription.secret,
             lease_seconds=settings.PUSH_LEASE_SECONDS or subscription.lease_seconds,

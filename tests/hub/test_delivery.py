@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from django_push.hub import engine, signals
+from django_push import http
+from django_push.hub import delivery, engine, signals
 from django_push.hub.models import (
     Content,
     Delivery,
@@ -25,6 +26,9 @@ from django_push.hub.models import (
     Topic,
     VerificationRequest,
 )
+from django_push.hub.ssrf import HostGuard
+
+from .fakes import FakeSubscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +37,7 @@ BODY = b'{"hello": "w\xc3\xb6rld"}'
 
 
 @pytest.fixture
-def mocked():
+def mocked(deliveries_via_requests):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
 
@@ -343,35 +347,6 @@ def test_deliver_task_runs_after_replay_commits(
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
 
 
-def test_deliveries_ignore_netrc_but_use_environment_proxies(
-    mocked, monkeypatch, tmp_path
-):
-    netrc = tmp_path / ".netrc"
-    netrc.write_text("machine sub.example login hub password leaked\n")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
-    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
-    seen = []
-
-    def record_proxies(session_send, request, **kwargs):
-        seen.append(kwargs.get("proxies"))
-        return session_send(request, **kwargs)
-
-    mocked.add(responses.POST, "http://sub.example/0?k=v", status=204)
-    plan()
-    real_send = requests.Session.send
-    monkeypatch.setattr(
-        requests.Session,
-        "send",
-        lambda self, request, **kw: record_proxies(
-            lambda r, **k: real_send(self, r, **k), request, **kw
-        ),
-    )
-    assert engine.process_deliveries()["delivered"] == 1
-    assert "Authorization" not in mocked.calls[0].request.headers
-    assert seen[0]["http"] == "http://proxy.example:3128"
-
-
 @override_settings(PUSH_HUB_CLAIM_TIMEOUT=3)
 def test_long_batches_renew_their_claim(mocked, monkeypatch):
     from django_push.hub import delivery
@@ -398,3 +373,17 @@ def test_rows_without_any_hub_url_fall_back_to_the_hub_path(mocked):
     engine.process_deliveries()
     link = mocked.calls[0].request.headers["Link"]
     assert link == f'<{TOPIC}>; rel="self", <{reverse("push_hub")}>; rel="hub"'
+
+
+def test_the_ssrf_guard_runs_before_the_real_transport():
+    with FakeSubscriber() as fake:
+        job = delivery.Job(7, fake.callback("/cb"), b"body", {})
+        with override_settings(PUSH_HUB_ALLOW_PRIVATE_ADDRESSES=False):
+            refused = delivery.send(job, http.get_poster(2), HostGuard())
+        sent = delivery.send(job, http.get_poster(2), HostGuard())
+    assert refused.delivery_id == 7
+    assert refused.status_code is None
+    assert "private" in refused.error
+    assert sent.status_code == 204
+    assert sent.error == ""
+    assert len(fake.requests("POST")) == 1

@@ -27,7 +27,7 @@ TOPIC = "http://pub.example/feed"
 
 
 @pytest.fixture
-def mocked():
+def mocked(deliveries_via_requests):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
 

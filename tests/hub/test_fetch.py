@@ -25,7 +25,7 @@ SUBSCRIBERS = re.compile(r"http://sub\.example/.*")
 
 
 @pytest.fixture
-def mocked():
+def mocked(deliveries_via_requests):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.POST, SUBSCRIBERS, status=204)
         yield rsps

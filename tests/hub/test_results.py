@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mocked():
+def mocked(deliveries_via_requests):
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         yield rsps
 

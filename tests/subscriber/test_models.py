@@ -12,10 +12,12 @@ import responses
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connections
 from django.test import modify_settings, override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from django_push import USER_AGENT
 from django_push.exceptions import DiscoveryError, RequestError, SubscriptionError
+from django_push.subscriber import models
 from django_push.subscriber.models import Subscription, SubscriptionManager
 
 from .conftest import HUB, TOPIC, active
@@ -343,3 +345,31 @@ def test_unbuildable_callback_stores_nothing():
     with pytest.raises(ImproperlyConfigured):
         Subscription.objects.subscribe(TOPIC, hub=HUB)
     assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "urlconf",
+    ["tests.urls", "tests.subscriber.compat_urls", "tests.subscriber.padded_urls"],
+)
+def test_callback_url_builder_matches_build_callback_url(urlconf):
+    pks = [1, 7, 10, 99, 123456, 2**40]
+    with override_settings(ROOT_URLCONF=urlconf):
+        build = models.callback_url_builder()
+        assert [build(pk) for pk in pks] == [
+            models.build_callback_url(pk) for pk in pks
+        ]
+
+
+def test_callback_url_builder_reverses_once_for_many_keys():
+    with mock.patch.object(models, "reverse", wraps=models.reverse) as spy:
+        build = models.callback_url_builder()
+        probes = spy.call_count
+        urls = [build(pk) for pk in range(1, 101)]
+    assert spy.call_count == probes < 10
+    assert urls[41] == "http://testserver" + reverse("subscriber_callback", args=[42])
+
+
+@override_settings(ROOT_URLCONF="tests.subscriber.padded_urls")
+def test_callback_url_builder_falls_back_for_other_key_formats():
+    assert models.callback_url_builder() is models.build_callback_url
+    assert models.build_callback_url(5).endswith("/hooks/00000005/")

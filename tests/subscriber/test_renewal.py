@@ -236,7 +236,7 @@ def test_unbuildable_callback_fails_before_any_write():
 def test_unsubscription_requested_meanwhile_wins_over_renewal(mocked):
     leaving = soon(topic=f"{TOPIC}leaving")
     staying = soon(topic=f"{TOPIC}staying")
-    real = renewal.build_callback_url
+    real = renewal.callback_url_builder()
 
     def meanwhile(pk: int) -> str:
         # Runs between the SELECT of due rows and the writing of intents.
@@ -246,7 +246,7 @@ def test_unsubscription_requested_meanwhile_wins_over_renewal(mocked):
         return real(pk)
 
     mocked.post(HUB, status=202)
-    with mock.patch.object(renewal, "build_callback_url", side_effect=meanwhile):
+    with mock.patch.object(renewal, "callback_url_builder", return_value=meanwhile):
         counts = renew_due(concurrency=1)
     assert counts["renewed"] == 1
     assert topics_sent(mocked) == [staying.topic]

@@ -309,6 +309,37 @@ def test_notification_costs_one_query(client, django_assert_num_queries):
     assert response.status_code == 202
 
 
+def test_sender_is_the_full_row_and_reading_it_costs_no_query(client, record):
+    requested = timezone.now() - timedelta(days=1)
+    sub = active(
+        secret=SECRET,
+        last_notification_at=timezone.now(),
+        verify_token="token",
+        requested_at=requested,
+        denied_reason="reason",
+        last_error="error",
+    )
+    expected = Subscription.objects.get(pk=sub.pk)
+    seen = record(signals.updated)
+    deliver(client, sub, headers={"X-Hub-Signature": sign(BODY)})
+    sender = seen.calls[0]["sender"]
+    assert sender.get_deferred_fields() == set()
+    with CaptureQueriesContext(connection) as queries:
+        values = {
+            field.attname: getattr(sender, field.attname)
+            for field in Subscription._meta.concrete_fields
+        }
+    assert len(queries) == 0
+    assert values == {
+        field.attname: getattr(expected, field.attname)
+        for field in Subscription._meta.concrete_fields
+    }
+    assert values["requested_at"] == requested
+    assert timezone.is_aware(values["lease_expiration"])
+    assert sender._state.adding is False
+    assert sender._state.db == "default"
+
+
 def test_last_notification_time_is_kept_once_a_minute(client):
     old = timezone.now() - timedelta(hours=1)
     sub = active(last_notification_at=old)
