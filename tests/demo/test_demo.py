@@ -1,0 +1,64 @@
+"""The README demo, run as a user runs it: ``python -m example``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from collections.abc import Callable
+
+from tests.demo.conftest import WAIT, Demo
+
+
+def test_demo_pushes_a_published_entry_back_to_its_subscriber(
+    start_demo: Callable[..., Demo],
+) -> None:
+    demo = start_demo("--once", "--entries", "1", "--timeout", "30")
+    demo.base_url()
+    demo.wait_for_line(r"\[subscriber\] subscription \d+ to .* is verified")
+    demo.wait_for_line(r"\[publisher\] new entry 'Entry 1'")
+    demo.wait_for_line(r"\[subscriber\] received notification: 'Entry 1'")
+    demo.wait_for_line(r"\[hub\] delivery \d+ -> 2\d\d")
+    assert demo.finish() == 0, demo.output
+    assert "[demo] done" in demo.lines, demo.output
+    assert "[demo] stopped" in demo.lines, demo.output
+
+
+def test_demo_page_state_lists_the_notification_and_its_delivery(
+    start_demo: Callable[..., Demo],
+) -> None:
+    demo = start_demo("--entries", "1")
+    base_url = demo.base_url()
+    demo.wait_for_line(r"\[subscriber\] received notification: 'Entry 1'")
+    with urllib.request.urlopen(f"{base_url}/state.json", timeout=WAIT) as response:
+        state = json.load(response)
+    assert [n["title"] for n in state["notifications"]] == ["Entry 1"]
+    assert [e["title"] for e in state["entries"]] == ["Entry 1"]
+    assert [s["verified"] for s in state["subscriptions"]] == [True]
+    assert [d["state"] for d in state["deliveries"]] == ["delivered"]
+    with urllib.request.urlopen(f"{base_url}/feed/", timeout=WAIT) as response:
+        feed = response.read().decode()
+    assert 'rel="hub"' in feed
+    assert f"{base_url}/hub/" in feed
+
+
+def test_ctrl_c_stops_the_demo_cleanly(start_demo: Callable[..., Demo]) -> None:
+    demo = start_demo("--entries", "0")
+    demo.base_url()
+    demo.wait_for_line(r"\[subscriber\] subscription \d+ to .* is verified")
+    assert demo.interrupt() == 0, demo.output
+    assert "[demo] interrupted, stopping" in demo.lines, demo.output
+    assert "[demo] stopped" in demo.lines, demo.output
+
+
+def test_demo_reports_a_port_in_use() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = Demo("--once", port=port)
+        try:
+            demo.wait_for_line(rf"cannot listen on 127\.0\.0\.1:{port}")
+            assert demo.finish() == 2
+        finally:
+            demo.kill()
