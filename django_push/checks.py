@@ -14,6 +14,7 @@ Ids in use:
 * E006 the Tasks framework is not importable.
 * E007 a positive integer setting is not one.
 * E008 a signature status setting is not an HTTP status code.
+* E009 the ``subscriber_callback`` URL cannot be reversed.
 """
 
 from __future__ import annotations
@@ -201,4 +202,24 @@ def check_subscriber(**kwargs: Any) -> list[CheckMessage]:
                     id="django_push.E008",
                 )
             )
+    errors.extend(_check_subscriber_callback())
     return errors
+
+
+def _check_subscriber_callback() -> list[CheckMessage]:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("subscriber_callback", args=[1])
+    except NoReverseMatch:
+        return [
+            Error(
+                "The URL named 'subscriber_callback' cannot be reversed, so no "
+                "callback URL can be built.",
+                hint="Add path('subscriber/', include('django_push.subscriber."
+                "urls')) to your URLconf, or name your own callback URL "
+                "'subscriber_callback' with an integer 'pk'.",
+                id="django_push.E009",
+            )
+        ]
+    return []

@@ -1,1 +1,7 @@
-urlpatterns: list[object] = []
+from django.urls import path
+
+from .views import callback
+
+urlpatterns = [
+    path("<int:pk>/", callback, name="subscriber_callback"),
+]
