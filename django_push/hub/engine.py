@@ -1,0 +1,207 @@
+"""The hub's delivery engine: public entry points.
+
+:func:`run_due` does everything that is due, in order: it ends expired
+leases, sends verifications, fetches published topics and sends deliveries,
+then returns what it did. ``push_hub_work`` is a thin wrapper around it and
+the tasks in :mod:`.tasks` call the narrower ``process_*`` functions.
+
+Every function here is safe to run in several processes at once: rows are
+claimed (see :mod:`.claims`) before they are worked on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import delivery, fetch, verification
+from .claims import claim
+from .models import Delivery, HubSubscription, Publish, VerificationRequest
+from .tasks import kick_deliveries, kick_verifications
+
+logger = logging.getLogger(__name__)
+
+#: Deliveries claimed and sent together; one batch costs a fixed number of
+#: queries, so a publish to fewer subscribers than this costs the same.
+DELIVERY_BATCH_SIZE = 20_000
+
+#: Keys of the dictionaries returned by this module, always all present.
+COUNT_KEYS = (
+    "expired",
+    "verified",
+    "refused",
+    "verification_retries",
+    "verification_failed",
+    "denied_sent",
+    "fetched",
+    "unchanged",
+    "fetch_retries",
+    "fetch_failed",
+    "delivered",
+    "delivery_retries",
+    "delivery_failed",
+    "cancelled",
+    "gone",
+    "suspended",
+)
+
+
+def _counts() -> dict[str, int]:
+    return dict.fromkeys(COUNT_KEYS, 0)
+
+
+def _remaining(limit: int | None, done: int) -> int | None:
+    return None if limit is None else limit - done
+
+
+def expire_leases() -> int:
+    """End active subscriptions whose lease is over (WebSub 5.3.1)."""
+    expired = list(
+        HubSubscription.objects.filter(
+            state=HubSubscription.State.ACTIVE, lease_expires_at__lte=timezone.now()
+        )
+    )
+    verification.end_subscriptions(expired, HubSubscription.State.EXPIRED, "expired")
+    if expired:
+        logger.info("leases_expired count=%s", len(expired))
+    return len(expired)
+
+
+def process_verifications(
+    pk: int | None = None, limit: int | None = None
+) -> dict[str, int]:
+    """Send due verifications (only *pk* if given)."""
+    counts = _counts()
+    queryset = VerificationRequest.objects.all()
+    if pk is not None:
+        queryset = queryset.filter(pk=pk)
+    token, claimed = claim(queryset, limit)
+    if claimed:
+        for row in VerificationRequest.objects.filter(claim_token=token).order_by("pk"):
+            verification.process(row, counts)
+    return counts
+
+
+def process_publishes(
+    pk: int | None = None, limit: int | None = None, kick: bool = False
+) -> dict[str, int]:
+    """Fetch due publishes (only *pk* if given) and plan their deliveries.
+
+    With *kick*, a delivery task is enqueued for each publish that planned
+    deliveries; :func:`run_due` sends them itself instead.
+    """
+    counts = _counts()
+    queryset = Publish.objects.all()
+    if pk is not None:
+        queryset = queryset.filter(pk=pk)
+    token, claimed = claim(queryset, limit)
+    if not claimed:
+        return counts
+    planned: list[int] = []
+    rows = Publish.objects.filter(claim_token=token).select_related(
+        "topic", "topic__last_content"
+    )
+    for row in rows.order_by("pk"):
+        if fetch.process(row, counts):
+            planned.append(row.pk)
+    if kick:
+        kick_deliveries(planned)
+    return counts
+
+
+def process_deliveries(
+    publish_id: int | None = None, limit: int | None = None
+) -> dict[str, int]:
+    """Send due deliveries (only those of *publish_id* if given)."""
+    counts = _counts()
+    queryset = Delivery.objects.all()
+    if publish_id is not None:
+        queryset = queryset.filter(publish_id=publish_id)
+    done = 0
+    while limit is None or done < limit:
+        remaining = _remaining(limit, done)
+        size = (
+            DELIVERY_BATCH_SIZE
+            if remaining is None
+            else min(remaining, DELIVERY_BATCH_SIZE)
+        )
+        token, claimed = claim(queryset, size)
+        if not claimed:
+            break
+        done += claimed
+        delivery.deliver_claimed(token, counts)
+    return counts
+
+
+def run_due(limit: int | None = None) -> dict[str, int]:
+    """Process everything due now and return counts of what happened.
+
+    *limit* bounds the rows of each kind handled in this call. The keys of
+    the result are listed in :data:`COUNT_KEYS`.
+    """
+    counts = _counts()
+    counts["expired"] = expire_leases()
+    for step in (
+        process_verifications(limit=limit),
+        process_publishes(limit=limit),
+        process_deliveries(limit=limit),
+    ):
+        for key, value in step.items():
+            counts[key] += value
+    logger.info(
+        "run_due %s", " ".join(f"{key}={value}" for key, value in counts.items())
+    )
+    return counts
+
+
+def replay(deliveries: Iterable[Delivery] | Iterable[int]) -> int:
+    """Queue failed or cancelled deliveries again, from attempt one.
+
+    Takes delivery instances or primary keys; returns how many were queued.
+    Deliveries to subscriptions that are no longer active are cancelled
+    again when their turn comes.
+    """
+    pks = [d.pk if isinstance(d, Delivery) else int(d) for d in deliveries]
+    queryset = Delivery.objects.filter(
+        pk__in=pks, status__in=(Delivery.Status.FAILED, Delivery.Status.CANCELLED)
+    )
+    with transaction.atomic():
+        publish_ids = set(queryset.values_list("publish_id", flat=True))
+        count = queryset.update(
+            status=Delivery.Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            error="",
+        )
+        kick_deliveries(sorted(publish_ids))
+    logger.info("deliveries_replayed count=%s", count)
+    return count
+
+
+def deny(
+    subscription: HubSubscription,
+    reason: str,
+    state: str = HubSubscription.State.DENIED,
+) -> None:
+    """End *subscription* and tell its callback with ``hub.mode=denied``.
+
+    WebSub 5.2 lets a hub deny a subscription at any time. *state* may be
+    ``suspended`` instead of ``denied``; :func:`resume` reverses either.
+    """
+    with transaction.atomic():
+        verification.end_subscriptions([subscription], state, str(state))
+        kick_verifications(verification.queue_denied([subscription], reason))
+
+
+def resume(subscription: HubSubscription) -> None:
+    """Make a suspended or denied subscription active again, failures reset."""
+    HubSubscription.objects.filter(pk=subscription.pk).update(
+        state=HubSubscription.State.ACTIVE,
+        failing_since=None,
+        consecutive_failures=0,
+        updated_at=timezone.now(),
+    )
+    subscription.refresh_from_db()

@@ -1,0 +1,67 @@
+"""``push_hub_work``: process everything the hub has due, once or in a loop."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from ... import engine
+
+
+class Command(BaseCommand):
+    help = (
+        "Send due verifications, fetch published topics and send due "
+        "deliveries (retries and reclaimed work included), then exit; "
+        "--loop keeps doing so every --interval seconds."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--loop",
+            action="store_true",
+            help="Run until SIGTERM or SIGINT, sleeping --interval between passes.",
+        )
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=5.0,
+            help="Seconds between passes with --loop (default 5).",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=None,
+            help="Most rows of each kind handled per pass (default: all due).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        limit: int | None = options["limit"]
+        if not options["loop"]:
+            self.report(engine.run_due(limit=limit))
+            return
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = {
+            sig: signal.signal(sig, request_stop)
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            while not stop.is_set():
+                counts = engine.run_due(limit=limit)
+                if any(counts.values()):
+                    self.report(counts)
+                stop.wait(max(0.0, options["interval"]))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        self.stdout.write("Stopped.")
+
+    def report(self, counts: dict[str, int]) -> None:
+        self.stdout.write(" ".join(f"{key}={value}" for key, value in counts.items()))
