@@ -48,22 +48,31 @@ def on_updated(sender: Any, notification: bytes, **kwargs: Any) -> None:
         entry_count=len(titles),
         size=len(notification),
     )
-    say("subscriber", f"received notification: {newest!r} ({len(titles)} entries)")
+    count = f"{len(titles)} {'entry' if len(titles) == 1 else 'entries'}"
+    say("subscriber", f"received notification: {newest!r} ({count} in the feed)")
 
 
-def on_hub_subscribed(sender: Any, **kwargs: Any) -> None:
-    say("hub", f"subscription verified, callback {_attr(sender, 'callback')}")
+def on_hub_subscribed(sender: Any, subscription: Any, **kwargs: Any) -> None:
+    say(
+        "hub",
+        f"subscription {subscription.pk} is active: {subscription.callback}",
+    )
 
 
-def on_delivered(sender: Any, **kwargs: Any) -> None:
-    status = kwargs.get("status", _attr(sender, "status_code"))
-    say("hub", f"delivery {_attr(sender, 'pk')} -> {status}")
+def on_delivered(
+    sender: Any, delivery: Any, status_code: int, latency_ms: int, **kwargs: Any
+) -> None:
+    say("hub", f"delivery {delivery.pk} -> {status_code} ({latency_ms} ms)")
 
 
-def on_delivery_failed(sender: Any, **kwargs: Any) -> None:
-    reason = kwargs.get("error", _attr(sender, "last_error"))
-    say("hub", f"delivery {_attr(sender, 'pk')} failed: {reason}")
-
-
-def _attr(obj: Any, name: str) -> Any:
-    return getattr(obj, name, "?")
+def on_delivery_failed(
+    sender: Any,
+    delivery: Any,
+    status_code: int | None,
+    error: str,
+    final: bool,
+    **kwargs: Any,
+) -> None:
+    answer = status_code if status_code is not None else "no answer"
+    then = "giving up" if final else "will retry"
+    say("hub", f"delivery {delivery.pk} -> {answer}: {error} ({then})")

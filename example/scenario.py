@@ -6,9 +6,8 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from django_push.subscriber.models import Subscription
-
 from django_push.exceptions import PushError
+from django_push.subscriber.models import Subscription
 from example import publishing
 from example.models import Notification
 from example.progress import say
@@ -41,7 +40,7 @@ def subscribe(*, timeout: float) -> Subscription | None:
     except PushError as exc:
         say("subscriber", f"subscription failed: {exc}")
         return None
-    say("subscriber", f"subscription {subscription.pk} requested at {subscription.hub}")
+    say("subscriber", f"hub {subscription.hub} accepted subscription {subscription.pk}")
     if not wait_for(lambda: _verified(subscription.pk), timeout):
         say("subscriber", f"the hub did not verify within {timeout:g}s")
         return None
