@@ -30,6 +30,8 @@ def test_demo_page_state_lists_the_notification_and_its_delivery(
     demo = start_demo("--entries", "1")
     base_url = demo.base_url()
     demo.wait_for_line(r"\[subscriber\] received notification: 'Entry 1'")
+    # The hub marks the delivery once the callback's answer is back.
+    demo.wait_for_line(r"\[hub\] delivery \d+ -> 2\d\d")
     with urllib.request.urlopen(f"{base_url}/state.json", timeout=WAIT) as response:
         state = json.load(response)
     assert [n["title"] for n in state["notifications"]] == ["Entry 1"]
