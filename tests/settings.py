@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_push.subscriber",
     "django_push.hub",
+    "django_push.publisher",
     "tests.testapp",
 ]
 if django.VERSION < (6, 0):

@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("subscriber/", include("django_push.subscriber.urls")),
     path("hub/", include("django_push.hub.urls")),
+    path("publisher/", include("tests.testapp.urls")),
 ]
