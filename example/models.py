@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.urls import reverse
+
+from django_push.publisher import publishes
 
 
+def feed_url() -> str:
+    """Absolute URL of the entry feed, the topic of this demo."""
+    base: str = settings.DEMO_BASE_URL
+    return base + reverse("entry_feed")
+
+
+# Saving or deleting an entry publishes the feed once the transaction commits.
+@publishes(lambda entry: feed_url())
 class Entry(models.Model):
     """A post of the demo site, listed in its Atom feed."""
 

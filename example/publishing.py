@@ -1,26 +1,16 @@
-"""Adding an entry: save it, then tell the hub that the feed changed."""
+"""Adding an entry; the model publishes the feed when it is saved."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 
-from django_push.publisher import publish
 from example import progress
-from example.models import Entry
-
-
-def feed_url() -> str:
-    """Absolute URL of the entry feed, the topic of this demo."""
-    base: str = settings.DEMO_BASE_URL
-    return base + reverse("entry_feed")
+from example.models import Entry, feed_url
 
 
 def add_entry(title: str, body: str = "") -> Entry:
-    """Create an entry and publish the feed once the row is committed."""
+    """Create an entry; the hub hears of it when the transaction commits."""
     with transaction.atomic():
         entry = Entry.objects.create(title=title, body=body)
         progress.say("publisher", f"new entry {entry.title!r}, publishing {feed_url()}")
-        publish(feed_url())
     return entry

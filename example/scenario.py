@@ -9,7 +9,7 @@ from functools import partial
 from django_push.exceptions import PushError
 from django_push.subscriber.models import Subscription
 from example import publishing
-from example.models import Notification
+from example.models import Notification, feed_url
 from example.progress import say
 
 POLL_INTERVAL = 0.1
@@ -33,7 +33,7 @@ def start(entries: int, *, timeout: float) -> bool:
 
 def subscribe(*, timeout: float) -> Subscription | None:
     """Subscribe to the feed through the hub it advertises; wait for the hub."""
-    topic = publishing.feed_url()
+    topic = feed_url()
     say("subscriber", f"discovering the hub of {topic} and subscribing")
     try:
         subscription = Subscription.objects.subscribe(topic)

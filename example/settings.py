@@ -40,6 +40,7 @@ def build(base_url: str, data_dir: Path, *, verbose: bool = False) -> dict[str, 
         "INSTALLED_APPS": [
             "django.contrib.contenttypes",
             "django.contrib.auth",
+            "django_push.publisher",
             "django_push.subscriber",
             "django_push.hub",
             *tasks_app,
@@ -49,6 +50,7 @@ def build(base_url: str, data_dir: Path, *, verbose: bool = False) -> dict[str, 
             "django.middleware.security.SecurityMiddleware",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
         ],
         "TEMPLATES": [
             {

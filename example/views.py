@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from example import publishing
 from example import state as demo_state
-from example.models import Entry
+from example.models import Entry, feed_url
 
 
 class EntryForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -41,4 +41,4 @@ def state(request: HttpRequest) -> JsonResponse:
 
 
 def _context(form: EntryForm) -> dict[str, Any]:
-    return {"form": form, "feed_url": publishing.feed_url()}
+    return {"form": form, "feed_url": feed_url()}
