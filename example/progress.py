@@ -48,8 +48,10 @@ def on_updated(sender: Any, notification: bytes, **kwargs: Any) -> None:
         entry_count=len(titles),
         size=len(notification),
     )
-    count = f"{len(titles)} {'entry' if len(titles) == 1 else 'entries'}"
-    say("subscriber", f"received notification: {newest!r} ({count} in the feed)")
+    count = f"{len(titles)} {'entry' if len(titles) == 1 else 'entries'} in the feed"
+    # With a secret, the signal is only sent once the signature matched.
+    checked = ", signature valid" if sender.secret else ""
+    say("subscriber", f"received notification: {newest!r} ({count}{checked})")
 
 
 def on_hub_subscribed(sender: Any, subscription: Any, **kwargs: Any) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django_push.hub.models import Delivery
 from django_push.subscriber.models import Subscription
-
 from example.models import Entry, Notification
 
 LIMIT = 20
@@ -25,6 +24,8 @@ def snapshot() -> dict[str, Any]:
                 "topic": s.topic,
                 "hub": s.hub,
                 "verified": s.verified,
+                "state": s.get_state_display(),
+                "signed": bool(s.secret),
                 "lease_expiration": (
                     s.lease_expiration.isoformat() if s.lease_expiration else None
                 ),
