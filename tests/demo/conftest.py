@@ -73,8 +73,14 @@ class Demo:
         self.process.send_signal(signal.SIGINT)
         return self.finish(timeout)
 
-    def kill(self) -> None:
-        if self.process.poll() is None:
+    def stop(self) -> None:
+        """Stop the demo if it still runs: Ctrl-C first, so it cleans up."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=WAIT)
 
@@ -95,7 +101,7 @@ class Demo:
 
 @pytest.fixture
 def start_demo() -> Iterator[Callable[..., Demo]]:
-    """Start demos with given arguments; any still running are killed."""
+    """Start demos with given arguments; any still running are stopped."""
     started: list[Demo] = []
 
     def start(*args: str) -> Demo:
@@ -105,4 +111,4 @@ def start_demo() -> Iterator[Callable[..., Demo]]:
 
     yield start
     for demo in started:
-        demo.kill()
+        demo.stop()

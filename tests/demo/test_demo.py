@@ -63,4 +63,4 @@ def test_demo_reports_a_port_in_use() -> None:
             demo.wait_for_line(rf"cannot listen on 127\.0\.0\.1:{port}")
             assert demo.finish() == 2
         finally:
-            demo.kill()
+            demo.stop()
