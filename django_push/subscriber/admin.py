@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
@@ -63,6 +64,7 @@ class SubscriptionAdmin(_ModelAdmin):
     actions = ["renew", "unsubscribe"]
     # The secret is never shown; verify_token is a 1.x leftover.
     exclude = ("secret", "verify_token")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Subscription | None = None

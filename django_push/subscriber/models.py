@@ -9,10 +9,9 @@ callback view confirms only that pending intent (SUB-V01, SUB-V06).
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.apps import apps
@@ -25,12 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import settings
 from ..exceptions import SubscriptionError
 
-if TYPE_CHECKING:
-    import requests
-
 __all__ = ["Subscription", "SubscriptionError", "SubscriptionManager"]
-
-logger = logging.getLogger(__name__)
 
 
 def new_secret() -> str:
@@ -213,19 +207,3 @@ def build_callback_url(pk: Any) -> str:
 
         domain = Site.objects.get_current().domain
     return f"{scheme}://{domain}{reverse('subscriber_callback', args=[pk])}"
-
-
-def record_error(
-    subscription: Subscription,
-    message: str,
-    response: requests.Response | None = None,
-) -> SubscriptionError:
-    """Log *message* and return the error to raise for *subscription*."""
-    logger.warning(
-        "subscription_failed pk=%s hub=%s topic=%s error=%s",
-        subscription.pk,
-        subscription.hub,
-        subscription.topic,
-        message,
-    )
-    return SubscriptionError(message, subscription, response)

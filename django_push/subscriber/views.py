@@ -80,7 +80,13 @@ def as_old_links(header: str | None) -> Links | None:
     return [{"url": link.url, **link.params} for link in parse_link_header(header)]
 
 
-def find(pk: int) -> Subscription | None:
+def find(pk: int | str) -> Subscription | None:
+    """The subscription with primary key *pk*, ``None`` if there is none."""
+    # A URLconf of django-push 1.x captured pk with a regex, as a string.
+    if isinstance(pk, str):
+        if not (pk.isascii() and pk.isdigit()):
+            return None
+        pk = int(pk)
     if pk > MAX_PK:
         return None
     try:
@@ -108,7 +114,7 @@ class CallbackView(View):
         # pending intent (GET) and the HMAC signature (POST).
         return csrf_exempt(super().as_view(**initkwargs))
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: HttpRequest, pk: int | str) -> HttpResponse:
         query = request.GET
         try:
             mode = single(query, "hub.mode")
@@ -134,7 +140,7 @@ class CallbackView(View):
         return self.confirm(pk, mode, topic, challenge, lease)
 
     def confirm(
-        self, pk: int, mode: str, topic: str, challenge: str, lease: int | None
+        self, pk: int | str, mode: str, topic: str, challenge: str, lease: int | None
     ) -> HttpResponse:
         """Echo *challenge* only for the matching pending intent (WebSub 5.3.1)."""
         subscription = find(pk)
@@ -181,7 +187,7 @@ class CallbackView(View):
             signals.unsubscribed.send(sender=subscription, request=self.request)
         return text(challenge)
 
-    def deny(self, pk: int, topic: str, reason: str) -> HttpResponse:
+    def deny(self, pk: int | str, topic: str, reason: str) -> HttpResponse:
         """Record a denial (WebSub 5.2); renewals stop (SUB-L04)."""
         subscription = find(pk)
         if subscription is None or subscription.topic != topic:
@@ -203,7 +209,7 @@ class CallbackView(View):
         )
         return text("")
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: HttpRequest, pk: int | str) -> HttpResponse:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not (length.isascii() and length.isdigit()):
             return text("Bad Content-Length", 400)

@@ -1,0 +1,3 @@
+"""A URLconf that forgot the subscriber's callback."""
+
+urlpatterns: list[object] = []
