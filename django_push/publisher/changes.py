@@ -48,9 +48,7 @@ def _on_change(sender: type[models.Model], instance: Any, **kwargs: Any) -> None
     if kwargs.get("raw"):
         # loaddata: fixtures are not content changes.
         return
-    resolve = _registry.get(sender)
-    if resolve is not None:
-        publish(*resolve(instance), using=kwargs.get("using"))
+    publish(*_registry[sender](instance), using=kwargs.get("using"))
 
 
 def publish_on_change(model: type[models.Model], topics: Topics) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from importlib import import_module
 
 from django.apps import apps
 from django.db import transaction
@@ -36,8 +35,8 @@ def _retries_enabled() -> bool:
 def _publish_locally(topics: list[str]) -> None:
     # The in-project hub records the publish and fetches on commit: no HTTP
     # to ourselves (imported lazily: the hub app is optional).
-    api = import_module("django_push.hub.api")
-    hub_publish: Callable[[Iterable[str]], None] = api.publish
+    from ..hub.api import publish as hub_publish
+
     hub_publish(topics)
 
 

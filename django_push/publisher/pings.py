@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import cast
 
 import requests
 from django.apps import apps
@@ -64,10 +65,9 @@ def send_ping(hub_url: str, topics: list[str]) -> requests.Response:
             use_credentials=True,
         )
     except ResponseTooLarge as exc:
-        # The status line is what matters; an oversized body is not a refusal.
-        if exc.response is None:
-            raise PublishError(str(exc), hub_url) from exc
-        response = exc.response
+        # The status line is what matters; an oversized body is not a
+        # refusal. read_capped() always attaches the response it refused.
+        response = cast(requests.Response, exc.response)
     except RequestError as exc:
         raise PublishError(f"Publishing to {hub_url} failed: {exc}", hub_url) from exc
     if not 200 <= response.status_code < 300:

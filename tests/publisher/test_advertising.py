@@ -110,3 +110,17 @@ def test_mapping_without_the_media_type_sends_hubs_only(rf):
     response = view(rf.get("/x/"))
     assert links(response, "self") == []
     assert links(response, "hub") == [HUB]
+
+
+def test_links_already_complete_are_left_as_they_are(rf):
+    from django.http import HttpResponse
+
+    header = f'<https://canonical.example/x>; rel="self", <{HUB}>; rel="hub"'
+
+    @advertise_hub(hubs=HUB)
+    def view(request):
+        response = HttpResponse("ok")
+        response["Link"] = header
+        return response
+
+    assert view(rf.get("/x/"))["Link"] == header

@@ -166,18 +166,22 @@ def test_backends_that_defer_get_a_retry_task_at_the_due_time(
     assert result.task.run_after == row.next_attempt_at
 
 
-def test_the_local_hub_is_called_instead_of_http(
-    monkeypatch, django_capture_on_commit_callbacks
+def test_the_local_hub_records_the_publish_without_http(
+    django_capture_on_commit_callbacks,
 ):
-    # Stands in for django_push.hub.api until the hub provides it; only the
-    # dispatch (which function gets which topics, and no HTTP) is checked.
-    received: list[list[str]] = []
-    fake_api = types.ModuleType("django_push.hub.api")
-    fake_api.publish = lambda topics: received.append(list(topics))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "django_push.hub.api", fake_api)
-    with override_settings(PUSH_HUB_URL=HUB), responses.RequestsMock():
-        publish_now(TOPIC, TOPIC2, callbacks=django_capture_on_commit_callbacks)
-    assert received == [[TOPIC, TOPIC2]]
+    from django_push.hub.models import Publish
+
+    local = "http://testserver/hub/"
+    with override_settings(PUSH_HUB=local, PUSH_HUB_URL=local):
+        with django_capture_on_commit_callbacks() as callbacks:
+            publish(TOPIC, TOPIC2)
+        # Run only the publisher's commit callback: the hub's own fetch is
+        # enqueued after it and is not under test here.
+        with responses.RequestsMock() as wire:
+            callbacks[0]()
+            assert len(wire.calls) == 0
+    published = Publish.objects.values_list("topic__url", flat=True)
+    assert sorted(published) == sorted([TOPIC, TOPIC2])
     assert not PendingPing.objects.exists()
 
 
@@ -226,4 +230,13 @@ def test_a_hub_back_up_receives_the_retry():
         counts = retry_due(now=timezone.now() + timedelta(seconds=SCHEDULE[0]))
         assert hub.topics() == [TOPIC, TOPIC]
     assert counts["sent"] == 1
+    assert not PendingPing.objects.exists()
+
+
+def test_the_retry_task_sends_what_is_due():
+    PendingPing.objects.create(hub=HUB, topic=TOPIC, next_attempt_at=timezone.now())
+    with responses.RequestsMock() as wire:
+        wire.post(HUB, status=204)
+        tasks.retry_pings.call()
+        assert len(wire.calls) == 1
     assert not PendingPing.objects.exists()
