@@ -9,3 +9,4 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         from .. import checks  # noqa: F401 (registers the shared checks)
+        from . import checks as hub_checks  # noqa: F401 (registers the hub's)
