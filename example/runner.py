@@ -64,18 +64,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = ThreadedWSGIServer((HOST, args.port), WSGIRequestHandler, ipv6=False)
     except OSError as exc:
         print(f"[demo] cannot listen on {HOST}:{args.port}: {exc}")
+        print("[demo] --port 0 picks a free port")
         return 2
-    base_url = f"http://{HOST}:{server.server_address[1]}"
+    serving = threading.Thread(
+        target=server.serve_forever, name="demo-server", daemon=True
+    )
     data_dir = Path(tempfile.mkdtemp(prefix="django-push-demo-"))
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM both stop cleanly, even when the process was
+    # started with SIGINT ignored (as a shell does for background jobs).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _run(server, base_url, data_dir, args)
+        return _run(server, serving, data_dir, args)
     except KeyboardInterrupt:
         print("[demo] interrupted, stopping")
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.shutdown()
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+        # shutdown() waits for serve_forever(), so only once it was started.
+        if serving.is_alive():
+            server.shutdown()
         server.server_close()
         _close_connections()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -84,12 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(
     server: ThreadedWSGIServer,
-    base_url: str,
+    serving: threading.Thread,
     data_dir: Path,
     args: argparse.Namespace,
 ) -> int:
     from example import settings as demo_settings
 
+    base_url = f"http://{HOST}:{server.server_address[1]}"
     demo_settings.configure(base_url, data_dir, verbose=args.verbose)
 
     from django.core.handlers.wsgi import WSGIHandler
@@ -100,9 +110,7 @@ def _run(
 
     call_command("migrate", verbosity=0, interactive=False)
     server.set_app(WSGIHandler())
-    threading.Thread(
-        target=server.serve_forever, name="demo-server", daemon=True
-    ).start()
+    serving.start()
     say("demo", f"serving on {base_url}/ (database in {data_dir})")
     say("demo", f"open {base_url}/ in a browser; Ctrl-C stops")
 
@@ -110,16 +118,11 @@ def _run(
     if args.once:
         say("demo", "done" if ok else "FAILED: not every entry was pushed back")
         return 0 if ok else 1
-    _wait(args.duration)
+    if args.duration is None:
+        threading.Event().wait()
+    else:
+        time.sleep(args.duration)
     return 0
-
-
-def _wait(duration: float | None) -> None:
-    deadline = None if duration is None else time.monotonic() + duration
-    stop = threading.Event()
-    while deadline is None or time.monotonic() < deadline:
-        remaining = 1.0 if deadline is None else deadline - time.monotonic()
-        stop.wait(max(0.0, min(remaining, 1.0)))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

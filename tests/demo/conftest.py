@@ -68,9 +68,9 @@ class Demo:
         self._drain()
         return status
 
-    def interrupt(self, timeout: float = WAIT) -> int:
-        """Send Ctrl-C (SIGINT) and return the exit status."""
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT, timeout: float = WAIT) -> int:
+        """Send Ctrl-C (or *signum*) and return the exit status."""
+        self.process.send_signal(signum)
         return self.finish(timeout)
 
     def stop(self) -> None:

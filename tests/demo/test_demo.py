@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from tests.demo.conftest import WAIT, Demo
 
@@ -44,13 +48,19 @@ def test_demo_page_state_lists_the_notification_and_its_delivery(
     assert f"{base_url}/hub/" in feed
 
 
-def test_ctrl_c_stops_the_demo_cleanly(start_demo: Callable[..., Demo]) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_the_demo_cleanly(
+    start_demo: Callable[..., Demo], signum: int
+) -> None:
     demo = start_demo("--entries", "0")
-    demo.base_url()
+    match = demo.wait_for_line(r"database in (\S+)\)")
+    data_dir = Path(match.group(1))
+    assert data_dir.is_dir()
     demo.wait_for_line(r"\[subscriber\] subscription \d+ to .* is verified")
-    assert demo.interrupt() == 0, demo.output
+    assert demo.interrupt(signum) == 0, demo.output
     assert "[demo] interrupted, stopping" in demo.lines, demo.output
     assert "[demo] stopped" in demo.lines, demo.output
+    assert not data_dir.exists()
 
 
 def test_demo_reports_a_port_in_use() -> None:
