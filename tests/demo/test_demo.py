@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import re
 import signal
 import socket
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -74,3 +78,40 @@ def test_demo_reports_a_port_in_use() -> None:
             assert demo.finish() == 2
         finally:
             demo.stop()
+
+
+def test_demo_form_publishes_an_entry_and_rejects_an_empty_title(
+    start_demo: Callable[..., Demo],
+) -> None:
+    demo = start_demo("--entries", "0")
+    base_url = demo.base_url()
+    demo.wait_for_line(r"\[subscriber\] subscription \d+ to .* is verified")
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{base_url}/", timeout=WAIT) as response:
+        page = response.read().decode()
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert match is not None, page
+    token = match.group(1)
+
+    def post(title: str) -> int:
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "title": title, "body": ""}
+        ).encode()
+        request = urllib.request.Request(
+            f"{base_url}/entries/", data=form, headers={"Referer": f"{base_url}/"}
+        )
+        try:
+            with opener.open(request, timeout=WAIT) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert post("") == 400
+    # The redirect after a successful POST is followed to the page.
+    assert post("Sent with the form") == 200
+    demo.wait_for_line(r"\[subscriber\] received notification: 'Sent with the form'")
+    with urllib.request.urlopen(f"{base_url}/state.json", timeout=WAIT) as response:
+        state = json.load(response)
+    assert [e["title"] for e in state["entries"]] == ["Sent with the form"]
