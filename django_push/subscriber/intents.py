@@ -124,23 +124,25 @@ def send_intent(
             subscription.pk,
             mode,
         )
+    secret = subscription.secret if may_send_secret(subscription.hub) else ""
+    # Built first: a misconfigured callback URL must fail before any write.
+    form = build_form(
+        mode=mode,
+        callback=subscription.callback_url,
+        topic=subscription.topic,
+        secret=secret,
+        lease_seconds=lease_seconds,
+    )
     previous = (subscription.pending_mode, subscription.requested_at)
     now = timezone.now()
     changes: dict[str, object] = {"pending_mode": mode, "requested_at": now}
-    if subscription.secret and not may_send_secret(subscription.hub):
+    if subscription.secret and not secret:
         # A secret the hub never receives would make us refuse its deliveries.
         changes["secret"] = ""
     Subscription.objects.filter(pk=subscription.pk).update(**changes)
     for name, value in changes.items():
         setattr(subscription, name, value)
 
-    form = build_form(
-        mode=mode,
-        callback=subscription.callback_url,
-        topic=subscription.topic,
-        secret=subscription.secret,
-        lease_seconds=lease_seconds,
-    )
     try:
         answer = post_form(subscription.hub, form, session=session)
     except SubscriptionError as exc:

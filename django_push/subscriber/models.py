@@ -52,6 +52,8 @@ class SubscriptionManager(models.Manager["Subscription"]):
 
             found = discover(topic)
             topic, hub = found.topic, found.preferred_hub(settings.PUSH_HUB)
+        # Fail on a misconfigured callback URL before anything is stored.
+        build_callback_url(0)
         subscription, created = self.get_or_create_subscription(hub, topic)
         subscription.subscribe(lease_seconds=lease_seconds, created=created)
         return subscription

@@ -93,23 +93,13 @@ def renew_due(
     if not subscriptions:
         return {"due": 0, "renewed": 0, "failed": 0}
 
-    requested_at = timezone.now()
-    previous = {s.pk: (s.pending_mode, s.requested_at) for s in subscriptions}
-    pks = [s.pk for s in subscriptions]
-    for chunk in _chunks(pks):
-        Subscription.objects.filter(pk__in=chunk).update(
-            pending_mode=Subscription.Mode.SUBSCRIBE, requested_at=requested_at
-        )
-    unsendable = [
-        s.pk for s in subscriptions if s.secret and not may_send_secret(s.hub)
-    ]
-    if unsendable:
-        Subscription.objects.filter(pk__in=unsendable).update(secret="")
+    # Everything that can fail locally (building callback URLs) happens
+    # before any intent is written.
     jobs: list[tuple[Subscription, list[tuple[str, str]]]] = []
+    unsendable: list[int] = []
     for subscription in subscriptions:
-        subscription.pending_mode = Subscription.Mode.SUBSCRIBE
-        subscription.requested_at = requested_at
-        if subscription.pk in unsendable:
+        if subscription.secret and not may_send_secret(subscription.hub):
+            unsendable.append(subscription.pk)
             subscription.secret = ""
         form = build_form(
             mode=Subscription.Mode.SUBSCRIBE,
@@ -119,6 +109,19 @@ def renew_due(
             lease_seconds=settings.PUSH_LEASE_SECONDS or subscription.lease_seconds,
         )
         jobs.append((subscription, form))
+
+    requested_at = timezone.now()
+    previous = {s.pk: (s.pending_mode, s.requested_at) for s in subscriptions}
+    for chunk in _chunks([s.pk for s in subscriptions]):
+        Subscription.objects.filter(pk__in=chunk).update(
+            pending_mode=Subscription.Mode.SUBSCRIBE, requested_at=requested_at
+        )
+    for chunk in _chunks(unsendable):
+        # A secret the hub never receives would make us refuse its deliveries.
+        Subscription.objects.filter(pk__in=chunk).update(secret="")
+    for subscription in subscriptions:
+        subscription.pending_mode = Subscription.Mode.SUBSCRIBE
+        subscription.requested_at = requested_at
 
     session = http.new_session(pool_size=concurrency)
 

@@ -193,9 +193,11 @@ class CallbackView(View):
         if subscription is None or subscription.topic != topic:
             logger.info("denial_refused pk=%s", pk)
             return text("No such subscription", 404)
+        # ``verified`` is kept: anyone knowing the topic and the id can send a
+        # denial, so deliveries the hub verified stay accepted until the
+        # lease ends; only renewals stop.
         changes: dict[str, Any] = {
             "state": Subscription.State.DENIED,
-            "verified": False,
             "pending_mode": "",
             "denied_reason": reason[:MAX_REASON_CHARS],
         }
@@ -229,7 +231,10 @@ class CallbackView(View):
         subscription = find(pk)
         if subscription is None:
             return text("No such subscription", 410)
-        if subscription.state != Subscription.State.ACTIVE:
+        live = subscription.state == Subscription.State.ACTIVE or (
+            subscription.state == Subscription.State.DENIED and subscription.verified
+        )
+        if not live:
             if subscription.pending_mode == Subscription.Mode.SUBSCRIBE:
                 # A hub may deliver right after verifying (SUB-C11).
                 return text("", 202)

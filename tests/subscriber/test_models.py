@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import timedelta
 from unittest import mock
 from urllib.parse import parse_qs
@@ -9,7 +10,7 @@ import pytest
 import requests
 import responses
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.test import modify_settings, override_settings
 from django.utils import timezone
 
@@ -279,3 +280,66 @@ def test_has_expired():
     future = Subscription(lease_expiration=timezone.now() + timedelta(hours=1))
     assert not future.has_expired()
     assert str(Subscription(hub=HUB, topic=TOPIC)) == f"{TOPIC}: {HUB}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pending_intent_is_committed_before_the_hub_is_contacted(mocked):
+    seen: list[object] = []
+
+    def read_from_another_connection() -> None:
+        try:
+            seen.append(
+                Subscription.objects.filter(hub=HUB, topic=TOPIC)
+                .values_list("pending_mode", flat=True)
+                .first()
+            )
+        except Exception as exc:  # a lock or a missing row shows no commit
+            seen.append(exc)
+        finally:
+            connections.close_all()
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        reader = threading.Thread(target=read_from_another_connection)
+        reader.start()
+        reader.join(timeout=10)
+        return 202, {}, ""
+
+    mocked.add_callback(responses.POST, HUB, callback=answer)
+    Subscription.objects.subscribe(TOPIC, hub=HUB)
+    assert seen == ["subscribe"]
+
+
+@override_settings(PUSH_SECRET_OVER_HTTP=False)
+def test_existing_secret_is_dropped_for_a_plain_http_hub(mocked):
+    sub = active(hub="http://plain.example/", secret="old-secret")
+    mocked.post("http://plain.example/", status=202)
+    sub.subscribe()
+    assert "hub.secret" not in form(mocked.calls[0])
+    sub.refresh_from_db()
+    assert sub.secret == ""
+
+
+def test_308_to_a_hub_already_holding_the_topic_keeps_ours(mocked):
+    other = "https://other.example/hub"
+    active(hub=other)
+    sub = active()
+    mocked.post(HUB, status=308, headers={"Location": other})
+    mocked.post(other, status=202)
+    sub.subscribe()
+    sub.refresh_from_db()
+    assert sub.hub == HUB
+    assert Subscription.objects.filter(hub=other).count() == 1
+
+
+def test_subscribing_inside_a_transaction_warns(mocked, caplog):
+    mocked.post(HUB, status=202)
+    with caplog.at_level("WARNING", logger="django_push"):
+        Subscription.objects.subscribe(TOPIC, hub=HUB)
+    assert "intent_inside_transaction" in caplog.text
+
+
+@override_settings(PUSH_DOMAIN=None)
+def test_unbuildable_callback_stores_nothing():
+    with pytest.raises(ImproperlyConfigured):
+        Subscription.objects.subscribe(TOPIC, hub=HUB)
+    assert not Subscription.objects.exists()

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -218,3 +219,14 @@ def test_push_renew_command(mocked):
     call_command("push_renew", "--concurrency", "1", stdout=out, stderr=err)
     assert "due=2 renewed=1 failed=1" in out.getvalue()
     assert "failed" in err.getvalue()
+
+
+@override_settings(PUSH_DOMAIN=None)
+def test_unbuildable_callback_fails_before_any_write():
+    sub = soon()
+    before = Subscription.objects.filter(pk=sub.pk).values().get()
+    with pytest.raises(ImproperlyConfigured):
+        renew_due(concurrency=1)
+    with pytest.raises(ImproperlyConfigured):
+        sub.subscribe()
+    assert Subscription.objects.filter(pk=sub.pk).values().get() == before

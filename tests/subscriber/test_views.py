@@ -230,9 +230,23 @@ def test_denial_is_recorded(client, record):
     assert response.content == b""
     sub.refresh_from_db()
     assert sub.state == Subscription.State.DENIED
-    assert sub.verified is False
     assert sub.denied_reason == "policy says no"
     assert seen.calls[0]["reason"] == "policy says no"
+    assert sub not in Subscription.objects.due_for_renewal(
+        timezone.now() + timedelta(days=30)
+    )
+
+
+def test_denied_subscription_still_accepts_content_until_lease_end(client, record):
+    sub = active(state=Subscription.State.DENIED)
+    seen = record(signals.updated)
+    assert deliver(client, sub).status_code == 202
+    assert len(seen.calls) == 1
+    Subscription.objects.filter(pk=sub.pk).update(
+        lease_expiration=timezone.now() - timedelta(seconds=1)
+    )
+    assert deliver(client, sub).status_code == 202
+    assert len(seen.calls) == 1
 
 
 def test_denial_for_other_topic_is_404(client):
@@ -490,3 +504,40 @@ def test_hostile_callback_input_never_errors_or_changes_state(
     assert posted.status_code in (202, 403)
     assert seen.calls == []
     assert after == before
+
+
+def test_non_utf8_query_is_refused_without_state_change(client):
+    sub = pending()
+    before = snapshot(sub)
+    response = client.get(
+        callback_path(sub) + "?hub.mode=%FF%FE&hub.topic=%C3%28&hub.challenge=%80"
+    )
+    assert response.status_code == 400
+    response = client.get(
+        callback_path(sub) + "?hub.mode=subscribe&hub.topic=%C3%28&hub.challenge=%80"
+    )
+    assert response.status_code == 404
+    assert snapshot(sub) == before
+
+
+def test_repeated_verification_confirms_once(client, record):
+    sub = pending()
+    seen = record(signals.verified)
+    assert verify(client, sub).status_code == 200
+    assert verify(client, sub).status_code == 404
+    assert len(seen.calls) == 1
+
+
+def test_handle_subscription_may_answer(rf):
+    from django.http import HttpResponse
+
+    from django_push.subscriber.views import CallbackView
+
+    class Answering(CallbackView):
+        def handle_subscription(self) -> HttpResponse:
+            return HttpResponse("custom", status=200)
+
+    sub = active()
+    request = rf.post(callback_path(sub), b"x", content_type="text/plain")
+    response = Answering.as_view()(request, pk=sub.pk)
+    assert (response.status_code, response.content) == (200, b"custom")
