@@ -24,7 +24,9 @@ from .publishing import publish
 ModelT = TypeVar("ModelT", bound=type[models.Model])
 Topics = Callable[[Any], "str | Iterable[str]"] | Iterable[str] | str
 
-_registry: dict[type[models.Model], Callable[[Any], list[str]]] = {}
+_registry: dict[
+    type[models.Model], tuple[Callable[[Any], list[str]], list[str] | None]
+] = {}
 
 
 def _resolver(topics: Topics) -> Callable[[Any], list[str]]:
@@ -48,19 +50,23 @@ def _on_change(sender: type[models.Model], instance: Any, **kwargs: Any) -> None
     if kwargs.get("raw"):
         # loaddata: fixtures are not content changes.
         return
-    publish(*_registry[sender](instance), using=kwargs.get("using"))
+    resolve, hubs = _registry[sender]
+    publish(*resolve(instance), hubs=hubs, using=kwargs.get("using"))
 
 
-def publish_on_change(model: type[models.Model], topics: Topics) -> None:
+def publish_on_change(
+    model: type[models.Model], topics: Topics, hubs: Iterable[str] | None = None
+) -> None:
     """Publish *topics* whenever an instance of *model* is saved or deleted.
 
     *topics* is a URL, a list of URLs, or a callable taking the instance and
-    returning one URL or several. URLs must be absolute. Calling it again for
+    returning one URL or several. URLs must be absolute. *hubs* defaults to
+    ``PUSH_HUB``, read at each change. Calling it again for
     the same model replaces the topics. ``QuerySet.update()``,
     ``bulk_create()`` and other bulk operations send no signals and publish
     nothing: call :func:`~django_push.publisher.publish` after them.
     """
-    _registry[model] = _resolver(topics)
+    _registry[model] = (_resolver(topics), None if hubs is None else list(hubs))
     uid = _uid(model)
     post_save.connect(_on_change, sender=model, weak=False, dispatch_uid=uid)
     post_delete.connect(_on_change, sender=model, weak=False, dispatch_uid=uid)
@@ -79,11 +85,18 @@ def publishing_models() -> list[type[models.Model]]:
     return list(_registry)
 
 
-def publishes(topics: Topics) -> Callable[[ModelT], ModelT]:
+def hubs_of(model: type[models.Model]) -> list[str] | None:
+    """The hubs given for *model*, or None when it publishes to ``PUSH_HUB``."""
+    return _registry[model][1]
+
+
+def publishes(
+    topics: Topics, hubs: Iterable[str] | None = None
+) -> Callable[[ModelT], ModelT]:
     """Class decorator form of :func:`publish_on_change`."""
 
     def decorate(model: ModelT) -> ModelT:
-        publish_on_change(model, topics)
+        publish_on_change(model, topics, hubs)
         return model
 
     return decorate

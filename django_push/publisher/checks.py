@@ -6,7 +6,7 @@ Registered by the optional ``django_push.publisher`` app; documented in
 * E020 ``PUSH_PUBLISH_RETRY_SCHEDULE`` is not a sequence of positive integers.
 * W020 a :class:`~django_push.publisher.feeds.Feed` in the URLconf
   advertises no hub.
-* W021 models publish on change but ``PUSH_HUB`` names no hub.
+* W021 models publish on change to ``PUSH_HUB``, which names no hub.
 """
 
 from __future__ import annotations
@@ -89,11 +89,11 @@ def check_feeds(**kwargs: Any) -> list[CheckMessage]:
 
 def check_publishing_models(**kwargs: Any) -> list[CheckMessage]:
     """W021: models registered for publishing with no hub to publish to."""
-    from .changes import publishing_models
+    from .changes import hubs_of, publishing_models
 
-    models = publishing_models()
-    if not models or _has_push_hub():
+    if _has_push_hub():
         return []
+    models = [model for model in publishing_models() if not hubs_of(model)]
     return [
         Warning(
             f"{model._meta.label} publishes on change, but PUSH_HUB names no hub, "

@@ -10,6 +10,7 @@ including topics published inside a savepoint that was rolled back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -77,8 +78,10 @@ def _open_callback(connection: BaseDatabaseWrapper) -> tuple[_PublishOnCommit, b
     return _PublishOnCommit(batch or _Batch()), True
 
 
-def publish(*urls: str, using: str | None = None) -> None:
-    """Announce that the topics *urls* changed, to every hub of ``PUSH_HUB``.
+def publish(
+    *urls: str, hubs: Iterable[str] | None = None, using: str | None = None
+) -> None:
+    """Announce that the topics *urls* changed, to *hubs* (default ``PUSH_HUB``).
 
     Returns at once. The pings go out through the Tasks framework after the
     current transaction (of database *using*) commits, or right away outside
@@ -88,7 +91,7 @@ def publish(*urls: str, using: str | None = None) -> None:
     for url in urls:
         if not is_absolute_http_url(url):
             raise ValueError(f"Topic URLs must be absolute http(s) URLs: {url!r}")
-    hubs = configured_hubs()
+    hubs = list(dict.fromkeys(hubs)) if hubs is not None else configured_hubs()
     if not urls:
         return
     if not hubs:

@@ -161,3 +161,16 @@ def test_real_hub_receives_one_ping_per_topic_after_commit_none_after_rollback()
     assert sorted(hub.topics()) == sorted({*entry_topics(first), *entry_topics(second)})
     assert all(ping["hub.mode"] == ["publish"] for ping in hub.pings)
     assert all(ping["hub.url"] == ping["hub.topic"] for ping in hub.pings)
+
+
+def test_a_model_can_publish_to_its_own_hubs(django_capture_on_commit_callbacks):
+    own = "https://own-hub.example/"
+    publish_on_change(Entry, FEED, hubs=[own])
+    try:
+        with override_settings(PUSH_HUB=HUB), responses.RequestsMock() as wire:
+            wire.post(own, status=204)
+            with django_capture_on_commit_callbacks(execute=True):
+                Entry.objects.create(title="a", slug="a")
+            assert [call.request.url for call in wire.calls] == [own]
+    finally:
+        stop_publishing(Entry)

@@ -61,3 +61,11 @@ def test_model_publishing_without_hub_is_warned_about():
     finally:
         stop_publishing(Entry)
     assert "django_push.W021" not in ids()
+
+
+def test_models_with_their_own_hubs_are_not_warned_about():
+    publish_on_change(Entry, "https://example.com/feed/", hubs=["https://h.example/"])
+    try:
+        assert "django_push.W021" not in ids()
+    finally:
+        stop_publishing(Entry)

@@ -8,9 +8,11 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 from django.db import transaction
-from django.test import override_settings
+from django.test import TestCase, override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from django_push.publisher import publish
+from django_push.publisher import publish, publishing
 
 HUB = "https://hub.example.com/"
 HUB2 = "https://hub2.example.com/"
@@ -24,6 +26,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hubs")]
 def hubs():
     with override_settings(PUSH_HUB=[HUB, HUB2]):
         yield
+
+
+@pytest.fixture
+def monkeypatch_send(monkeypatch):
+    """Record what the batching hands over for delivery, instead of sending."""
+    recorded: list[tuple[str, str]] = []
+    monkeypatch.setattr(publishing, "send", recorded.extend)
+    return recorded
 
 
 @pytest.fixture
@@ -149,3 +159,58 @@ def test_publishing_no_url_does_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         publish()
     assert callbacks == []
+
+
+def test_hubs_can_be_given_per_call(wire, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(TOPIC, hubs=[HUB2, HUB2])
+        publish(TOPIC, hubs=[HUB])
+    assert sorted(sent(wire)) == sorted([(HUB2, TOPIC), (HUB, TOPIC)])
+
+
+# A transaction as a tree: a topic published at this level, or a savepoint
+# holding its own steps that commits (False) or rolls back (True).
+steps = st.recursive(
+    st.lists(st.sampled_from([TOPIC, TOPIC2, "https://example.com/c"]).map(str)),
+    lambda inner: st.lists(
+        st.one_of(
+            st.sampled_from([TOPIC, TOPIC2]),
+            st.tuples(inner, st.booleans()),
+        ),
+        max_size=4,
+    ),
+    max_leaves=12,
+)
+
+
+def run(tree, committed: set[str]) -> None:
+    for step in tree:
+        if isinstance(step, str):
+            publish(step, hubs=[HUB])
+            committed.add(step)
+            continue
+        inner, roll_back = step
+        inner_committed: set[str] = set()
+        try:
+            with transaction.atomic():
+                run(inner, inner_committed)
+                if roll_back:
+                    raise RuntimeError("roll back")
+        except RuntimeError:
+            continue
+        committed |= inner_committed
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(tree=steps)
+def test_exactly_the_committed_topics_are_sent_once(tree, monkeypatch_send):
+    sent_pings: list[tuple[str, str]] = monkeypatch_send
+    sent_pings.clear()
+    committed: set[str] = set()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        run(tree, committed)
+    assert sorted(sent_pings) == sorted((HUB, topic) for topic in committed)
