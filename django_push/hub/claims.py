@@ -38,11 +38,16 @@ def due_filter(now: datetime) -> Q:
     )
 
 
+def new_token() -> str:
+    """A random claim token."""
+    return secrets.token_hex(16)
+
+
 def claim(queryset: models.QuerySet[M], limit: int | None = None) -> tuple[str, int]:
     """Claim the due rows of *queryset* (at most *limit*); return token, count."""
     model = queryset.model
     now = timezone.now()
-    token = secrets.token_hex(16)
+    token = new_token()
     due = queryset.filter(due_filter(now)).order_by("next_attempt_at", "pk")
     if limit is not None:
         due = due[:limit]

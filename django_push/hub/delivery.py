@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import requests
 from django.db import connections, router, transaction
@@ -69,26 +71,57 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def hub_url_for(subscription: HubSubscription, fallback: str = "") -> str:
-    """The ``rel=hub`` URL for a delivery: the setting, else the one used."""
-    return settings.PUSH_HUB_URL or subscription.hub_url or fallback
+#: What a delivery needs, read as plain tuples: building model instances
+#: for thousands of rows would cost more than sending them.
+CLAIMED_FIELDS = (
+    "pk",
+    "content_id",
+    "attempts",
+    "publish__hub_url",
+    "subscription_id",
+    "subscription__state",
+    "subscription__lease_expires_at",
+    "subscription__callback",
+    "subscription__topic",
+    "subscription__secret",
+    "subscription__hub_url",
+)
 
 
-def build_job(delivery: Delivery, content: Content, body: bytes) -> Job:
-    """The request for *delivery*: topic Content-Type, Link, signature."""
-    subscription = delivery.subscription
+class Claimed(NamedTuple):
+    """One claimed delivery with its subscription's fields."""
+
+    pk: int
+    content_id: int
+    attempts: int
+    publish_hub_url: str
+    subscription_id: int
+    state: str
+    lease_expires_at: datetime | None
+    callback: str
+    topic: str
+    secret: str
+    hub_url: str
+
+
+def build_job(
+    row: Claimed, content_type: str, body: bytes, hub_url: str, algorithm: str
+) -> Job:
+    """The request for *row*: topic Content-Type, Link, signature.
+
+    *hub_url* is ``PUSH_HUB_URL`` (or empty) and *algorithm*
+    ``PUSH_HUB_SIGNATURE_ALGORITHM``, read once per batch by the caller.
+    """
     headers = {
-        "Content-Type": content.content_type or DEFAULT_CONTENT_TYPE,
+        "Content-Type": content_type or DEFAULT_CONTENT_TYPE,
         "Link": format_link_header(
-            [hub_url_for(subscription, delivery.publish.hub_url)], subscription.topic
+            [hub_url or row.hub_url or row.publish_hub_url], row.topic
         ),
     }
-    if subscription.secret:
+    if row.secret:
         # HUB-C05/C06: signed over the exact bytes sent, only with a secret.
-        headers["X-Hub-Signature"] = sign(
-            subscription.secret, body, settings.PUSH_HUB_SIGNATURE_ALGORITHM
-        )
-    return Job(delivery.pk, subscription.callback, body, headers)
+        headers["X-Hub-Signature"] = sign(row.secret, body, algorithm)
+    return Job(row.pk, row.callback, body, headers)
 
 
 def send(job: Job, session: requests.Session, guard: HostGuard) -> Outcome:
@@ -122,39 +155,50 @@ def send(job: Job, session: requests.Session, guard: HostGuard) -> Outcome:
 
 def deliver_claimed(token: str, counts: dict[str, int]) -> None:
     """Send every delivery claimed with *token* and record the outcomes."""
-    rows = list(
-        Delivery.objects.filter(
+    rows = [
+        Claimed(*values)
+        for values in Delivery.objects.filter(
             claim_token=token, status=Status.IN_PROGRESS
-        ).select_related("subscription", "publish")
-    )
+        ).values_list(*CLAIMED_FIELDS)
+    ]
     if not rows:
         return
-    contents = Content.objects.in_bulk({row.content_id for row in rows})
-    bodies = {pk: bytes(c.body) for pk, c in contents.items()}
+    contents = {
+        pk: (content_type, bytes(body))
+        for pk, content_type, body in Content.objects.filter(
+            pk__in={row.content_id for row in rows}
+        ).values_list("pk", "content_type", "body")
+    }
     now = timezone.now()
-    jobs: list[Job] = []
-    dropped: list[Delivery] = []
-    for row in rows:
-        subscription = row.subscription
-        if subscription.state != State.ACTIVE or subscription.has_expired(now):
-            dropped.append(row)
-            continue
-        content = contents[row.content_id]
-        jobs.append(build_job(row, content, bodies[row.content_id]))
+    dropped = [
+        row.pk
+        for row in rows
+        if row.state != State.ACTIVE
+        or row.lease_expires_at is None
+        or row.lease_expires_at <= now
+    ]
     if dropped:
-        Delivery.objects.filter(pk__in=[r.pk for r in dropped]).update(
+        Delivery.objects.filter(pk__in=dropped).update(
             status=Status.CANCELLED, error="subscription not active"
         )
         counts["cancelled"] += len(dropped)
-    if not jobs:
+        skip = set(dropped)
+        rows = [row for row in rows if row.pk not in skip]
+    if not rows:
         return
-    outcomes = run_jobs(jobs)
+    hub_url = settings.PUSH_HUB_URL or ""
+    algorithm = settings.PUSH_HUB_SIGNATURE_ALGORITHM
+    # A generator: the pool starts sending while later jobs are being built.
+    jobs = (
+        build_job(row, *contents[row.content_id], hub_url, algorithm) for row in rows
+    )
+    outcomes = run_jobs(jobs, len(rows))
     record(token, rows, outcomes, counts)
 
 
-def run_jobs(jobs: list[Job]) -> list[Outcome]:
-    """Run *jobs* concurrently on one pooled session."""
-    concurrency = max(1, min(settings.PUSH_HUB_DELIVERY_CONCURRENCY, len(jobs)))
+def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
+    """Run the *count* *jobs* concurrently on one pooled session."""
+    concurrency = max(1, min(settings.PUSH_HUB_DELIVERY_CONCURRENCY, count))
     guard = HostGuard()
     session = http.new_session(pool_size=concurrency)
     try:
@@ -169,65 +213,72 @@ def run_jobs(jobs: list[Job]) -> list[Outcome]:
 
 
 def _mark_delivered(token: str, outcomes: list[Outcome], now: datetime) -> None:
-    """Record successes in one UPDATE, whatever their number."""
+    """Record successes in one UPDATE, whatever their number.
+
+    Each row gets its own status code and latency from a ``VALUES`` list
+    joined on the primary key (``UPDATE ... FROM``, PostgreSQL and SQLite
+    3.33+). Only integers computed here are written into the statement; the
+    rest are parameters, so there is no limit on bound parameters to hit.
+    """
     alias = router.db_for_write(Delivery)
     connection = connections[alias]
     qn = connection.ops.quote_name
-    pk = qn("id")
-    # Only integers computed here are written into the statement; the rest
-    # are parameters. This keeps one statement for any number of rows, with
-    # no limit on bound parameters to hit.
-    codes = " ".join(
-        f"WHEN {int(o.delivery_id)} THEN {int(o.status_code or 0)}" for o in outcomes
+    table = qn(Delivery._meta.db_table)
+    values = ", ".join(
+        f"({int(o.delivery_id)}, {int(o.status_code or 0)}, {int(o.latency_ms)})"
+        for o in outcomes
     )
-    latencies = " ".join(
-        f"WHEN {int(o.delivery_id)} THEN {int(o.latency_ms)}" for o in outcomes
-    )
-    ids = ", ".join(str(int(o.delivery_id)) for o in outcomes)
     sql = (
-        f"UPDATE {qn(Delivery._meta.db_table)} SET "  # noqa: S608
+        f"UPDATE {table} SET "  # noqa: S608
         f"{qn('status')} = %s, {qn('attempts')} = {qn('attempts')} + 1, "
         f"{qn('delivered_at')} = %s, {qn('last_attempt_at')} = %s, "
-        f"{qn('last_status_code')} = CASE {pk} {codes} END, "
-        f"{qn('latency_ms')} = CASE {pk} {latencies} END, {qn('error')} = '' "
-        f"WHERE {pk} IN ({ids}) AND {qn('claim_token')} = %s"
+        f"{qn('last_status_code')} = v.column2, {qn('latency_ms')} = v.column3, "
+        f"{qn('error')} = '' FROM (VALUES {values}) AS v "
+        f"WHERE {table}.{qn('id')} = v.column1 AND {table}.{qn('claim_token')} = %s"
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, [Status.DELIVERED, stamp, stamp, token])
 
 
+def _failed_row(row: Claimed, outcome: Outcome, now: datetime) -> Delivery:
+    """The unsaved new state of a failed delivery (for ``bulk_update``)."""
+    attempts = row.attempts + 1
+    failed = Delivery(
+        pk=row.pk,
+        subscription_id=row.subscription_id,
+        attempts=attempts,
+        last_attempt_at=now,
+        last_status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+        status=Status.FAILED,
+        next_attempt_at=now,
+    )
+    # WebSub 7: 410 Gone ends the subscription at once, without retry.
+    if outcome.status_code != 410:
+        when = retry_at(settings.PUSH_HUB_RETRY_SCHEDULE, attempts, now)
+        if when is not None:
+            failed.status = Status.PENDING
+            failed.next_attempt_at = when
+    return failed
+
+
 def record(
-    token: str, rows: list[Delivery], outcomes: list[Outcome], counts: dict[str, int]
+    token: str, rows: list[Claimed], outcomes: list[Outcome], counts: dict[str, int]
 ) -> None:
     """Store the outcomes of a batch and update the subscriptions."""
     now = timezone.now()
     by_id = {row.pk: row for row in rows}
     successes = [o for o in outcomes if o.ok]
     failures = [o for o in outcomes if not o.ok]
-    gone: list[HubSubscription] = []
-    failed_rows: list[Delivery] = []
-    failing_subscriptions: set[int] = set()
-    for outcome in failures:
-        row = by_id[outcome.delivery_id]
-        row.attempts += 1
-        row.last_attempt_at = now
-        row.last_status_code = outcome.status_code
-        row.latency_ms = outcome.latency_ms
-        row.error = outcome.error
-        if outcome.status_code == 410:
-            # WebSub 7: 410 Gone ends the subscription at once.
-            row.status = Status.FAILED
-            gone.append(row.subscription)
-        else:
-            failing_subscriptions.add(row.subscription_id)
-            when = retry_at(settings.PUSH_HUB_RETRY_SCHEDULE, row.attempts, now)
-            if when is None:
-                row.status = Status.FAILED
-            else:
-                row.status = Status.PENDING
-                row.next_attempt_at = when
-        failed_rows.append(row)
+    failed_rows = [_failed_row(by_id[o.delivery_id], o, now) for o in failures]
+    gone = {
+        row.subscription_id
+        for row, o in zip(failed_rows, failures, strict=True)
+        if o.status_code == 410
+    }
+    failing = {row.subscription_id for row in failed_rows} - gone
     with transaction.atomic():
         if successes:
             _mark_delivered(token, successes, now)
@@ -251,8 +302,8 @@ def record(
                     "error",
                 ],
             )
-        if failing_subscriptions:
-            HubSubscription.objects.filter(pk__in=failing_subscriptions).update(
+        if failing:
+            HubSubscription.objects.filter(pk__in=failing).update(
                 consecutive_failures=F("consecutive_failures") + 1,
                 last_failure_at=now,
                 failing_since=Coalesce(F("failing_since"), Value(now)),
@@ -262,14 +313,12 @@ def record(
     counts["delivery_failed"] += sum(r.status == Status.FAILED for r in failed_rows)
     if gone:
         counts["gone"] += len(gone)
-        end_subscriptions(_unique(gone), State.GONE, "gone")
-    if failing_subscriptions:
-        _suspend_failing(failing_subscriptions, now, counts)
-    _send_signals(by_id, successes, failed_rows, failures)
-
-
-def _unique(subscriptions: list[HubSubscription]) -> list[HubSubscription]:
-    return list({s.pk: s for s in subscriptions}.values())
+        end_subscriptions(
+            list(HubSubscription.objects.filter(pk__in=gone)), State.GONE, "gone"
+        )
+    if failing:
+        _suspend_failing(failing, now, counts)
+    _send_signals(successes, failures)
 
 
 def _suspend_failing(pks: set[int], now: datetime, counts: dict[str, int]) -> None:
@@ -298,30 +347,32 @@ def _suspend_failing(pks: set[int], now: datetime, counts: dict[str, int]) -> No
     )
 
 
-def _send_signals(
-    by_id: dict[int, Delivery],
-    successes: list[Outcome],
-    failed_rows: list[Delivery],
-    failures: list[Outcome],
-) -> None:
+def _send_signals(successes: list[Outcome], failures: list[Outcome]) -> None:
+    """Send ``delivered`` / ``delivery_failed``, loading rows only if heard."""
     if successes and signals.delivered.has_listeners(Delivery):
+        loaded = Delivery.objects.select_related("subscription").in_bulk(
+            [o.delivery_id for o in successes]
+        )
         for outcome in successes:
-            row = by_id[outcome.delivery_id]
-            row.status = Status.DELIVERED
+            delivery = loaded[outcome.delivery_id]
             signals.delivered.send(
                 sender=Delivery,
-                delivery=row,
-                subscription=row.subscription,
+                delivery=delivery,
+                subscription=delivery.subscription,
                 status_code=outcome.status_code,
                 latency_ms=outcome.latency_ms,
             )
-    if failed_rows and signals.delivery_failed.has_listeners(Delivery):
-        for row, outcome in zip(failed_rows, failures, strict=True):
+    if failures and signals.delivery_failed.has_listeners(Delivery):
+        loaded = Delivery.objects.select_related("subscription").in_bulk(
+            [o.delivery_id for o in failures]
+        )
+        for outcome in failures:
+            delivery = loaded[outcome.delivery_id]
             signals.delivery_failed.send(
                 sender=Delivery,
-                delivery=row,
-                subscription=row.subscription,
+                delivery=delivery,
+                subscription=delivery.subscription,
                 status_code=outcome.status_code,
                 error=outcome.error,
-                final=row.status == Status.FAILED,
+                final=delivery.status == Status.FAILED,
             )

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import delivery, fetch, verification
-from .claims import claim
+from .claims import claim, new_token
 from .models import Delivery, HubSubscription, Publish, VerificationRequest
 from .tasks import kick_deliveries, kick_verifications
 
@@ -86,12 +86,12 @@ def process_verifications(
 
 
 def process_publishes(
-    pk: int | None = None, limit: int | None = None, kick: bool = False
+    pk: int | None = None, limit: int | None = None
 ) -> dict[str, int]:
-    """Fetch due publishes (only *pk* if given) and plan their deliveries.
+    """Fetch due publishes (only *pk* if given) and send their deliveries.
 
-    With *kick*, a delivery task is enqueued for each publish that planned
-    deliveries; :func:`run_due` sends them itself instead.
+    The deliveries of a publish are created already claimed by this worker
+    and sent at once; if it dies, the claims expire and any worker takes them.
     """
     counts = _counts()
     queryset = Publish.objects.all()
@@ -100,15 +100,13 @@ def process_publishes(
     token, claimed = claim(queryset, limit)
     if not claimed:
         return counts
-    planned: list[int] = []
     rows = Publish.objects.filter(claim_token=token).select_related(
         "topic", "topic__last_content"
     )
     for row in rows.order_by("pk"):
-        if fetch.process(row, counts):
-            planned.append(row.pk)
-    if kick:
-        kick_deliveries(planned)
+        delivery_token = new_token()
+        if fetch.process(row, counts, delivery_token):
+            delivery.deliver_claimed(delivery_token, counts)
     return counts
 
 

@@ -78,8 +78,14 @@ def get_topic(topic: Topic) -> tuple[int, bytes, dict[str, str]]:
     raise FetchFailed("too many redirects", final=True)
 
 
-def plan_deliveries(publish: Publish, content: Content, now: datetime) -> int:
-    """Create one delivery per deliverable subscription in one statement."""
+def plan_deliveries(
+    publish: Publish, content: Content, now: datetime, claim_token: str = ""
+) -> int:
+    """Create one delivery per deliverable subscription in one statement.
+
+    With *claim_token* the deliveries are created already claimed with it,
+    for the caller to send at once.
+    """
     alias = router.db_for_write(Delivery)
     connection = connections[alias]
     qn = connection.ops.quote_name
@@ -94,6 +100,7 @@ def plan_deliveries(publish: Publish, content: Content, now: datetime) -> int:
             "status",
             "attempts",
             "next_attempt_at",
+            "claimed_at",
             "claim_token",
             "error",
             "created_at",
@@ -103,15 +110,17 @@ def plan_deliveries(publish: Publish, content: Content, now: datetime) -> int:
     # parameters.
     sql = (
         f"INSERT INTO {qn(Delivery._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT %s, %s, {sub}.{qn('id')}, %s, 0, %s, '', '', %s FROM {sub} "
+        f"SELECT %s, %s, {sub}.{qn('id')}, %s, 0, %s, %s, %s, '', %s FROM {sub} "
         f"WHERE {sub}.{qn('topic')} = %s AND {sub}.{qn('state')} = %s "
         f"AND {sub}.{qn('lease_expires_at')} > %s"
     )
     params: list[Any] = [
         publish.pk,
         content.pk,
-        Delivery.Status.PENDING,
+        Delivery.Status.IN_PROGRESS if claim_token else Delivery.Status.PENDING,
         adapt(now),
+        adapt(now) if claim_token else None,
+        claim_token,
         adapt(now),
         publish.topic.url,
         HubSubscription.State.ACTIVE,
@@ -145,10 +154,11 @@ def _store(
     return content, True
 
 
-def process(publish: Publish, counts: dict[str, int]) -> bool:
+def process(publish: Publish, counts: dict[str, int], claim_token: str = "") -> int:
     """Fetch one claimed publish and plan its deliveries.
 
-    Returns whether deliveries were planned.
+    Returns the number of deliveries planned, claimed with *claim_token* if
+    one is given.
     """
     publish.attempts += 1
     topic = publish.topic
@@ -191,7 +201,7 @@ def process(publish: Publish, counts: dict[str, int]) -> bool:
             publish.error,
         )
         publish.save()
-        return False
+        return 0
     now = timezone.now()
     publish.last_status_code = code
     with transaction.atomic():
@@ -212,7 +222,7 @@ def process(publish: Publish, counts: dict[str, int]) -> bool:
             ).update(
                 status=Delivery.Status.CANCELLED, error="superseded by a newer publish"
             )
-            planned = plan_deliveries(publish, content, now)
+            planned = plan_deliveries(publish, content, now, claim_token)
             publish.status = Status.DISTRIBUTED
             counts["fetched"] += 1
         else:
@@ -227,4 +237,4 @@ def process(publish: Publish, counts: dict[str, int]) -> bool:
         publish.status,
         planned,
     )
-    return planned > 0
+    return planned

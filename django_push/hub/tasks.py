@@ -23,10 +23,10 @@ def verify(verification_id: int) -> dict[str, int]:
 
 @task
 def fetch(publish_id: int) -> dict[str, int]:
-    """Fetch a published topic, then kick its deliveries."""
+    """Fetch a published topic, then send its deliveries."""
     from . import engine
 
-    return engine.process_publishes(pk=publish_id, kick=True)
+    return engine.process_publishes(pk=publish_id)
 
 
 @task

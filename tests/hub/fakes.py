@@ -23,6 +23,8 @@ class Received:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    #: The client's (host, port): one per connection.
+    peer: tuple[str, int] = ("", 0)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class FakeServer:
                     parse_qs(parts.query, keep_blank_values=True),
                     dict(self.headers.items()),
                     body,
+                    self.client_address[:2],
                 )
                 with server.lock:
                     server.received.append(request)

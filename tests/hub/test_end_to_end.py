@@ -148,6 +148,7 @@ def test_huge_success_body_still_counts_as_delivered(
     assert Delivery.objects.get().status == "delivered"
 
 
+@override_settings(PUSH_HUB_DELIVERY_CONCURRENCY=3)
 def test_fan_out_to_many_subscribers_on_one_pooled_session(
     client, django_capture_on_commit_callbacks, publisher
 ):
@@ -158,6 +159,8 @@ def test_fan_out_to_many_subscribers_on_one_pooled_session(
             publish(client, publisher.topic())
         posts = fake.requests("POST")
     assert sorted(p.path for p in posts) == sorted(f"/cb/{i}" for i in range(30))
+    # Connections are reused: no more than the pool size for 30 requests.
+    assert len({p.peer for p in posts}) <= 3
     assert Delivery.objects.filter(status="delivered").count() == 30
 
 
