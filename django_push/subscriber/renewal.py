@@ -112,10 +112,22 @@ def renew_due(
 
     requested_at = timezone.now()
     previous = {s.pk: (s.pending_mode, s.requested_at) for s in subscriptions}
+    claimed: set[int] = set()
     for chunk in _chunks([s.pk for s in subscriptions]):
-        Subscription.objects.filter(pk__in=chunk).update(
-            pending_mode=Subscription.Mode.SUBSCRIBE, requested_at=requested_at
+        # An unsubscription requested since the SELECT wins over renewal.
+        Subscription.objects.filter(pk__in=chunk).exclude(
+            pending_mode=Subscription.Mode.UNSUBSCRIBE
+        ).update(pending_mode=Subscription.Mode.SUBSCRIBE, requested_at=requested_at)
+        claimed.update(
+            Subscription.objects.filter(
+                pk__in=chunk,
+                pending_mode=Subscription.Mode.SUBSCRIBE,
+                requested_at=requested_at,
+            ).values_list("pk", flat=True)
         )
+    jobs = [job for job in jobs if job[0].pk in claimed]
+    subscriptions = [job[0] for job in jobs]
+    unsendable = [pk for pk in unsendable if pk in claimed]
     for chunk in _chunks(unsendable):
         # A secret the hub never receives would make us refuse its deliveries.
         Subscription.objects.filter(pk__in=chunk).update(secret="")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -49,7 +50,8 @@ def text(body: str, status: int = 200) -> HttpResponse:
     response = HttpResponse(
         body, status=status, content_type="text/plain; charset=utf-8"
     )
-    response["X-Content-Type-Options"] = "nosniff"
+    if body:
+        response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -73,11 +75,20 @@ def parse_lease(value: str | None) -> int | None:
     return seconds
 
 
+@lru_cache(maxsize=128)
+def _parse_links(header: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    # A hub sends the same Link header with every delivery of a topic, so
+    # parsing is cached; the cache is small and bounded against junk.
+    return tuple(
+        (("url", link.url), *link.params.items()) for link in parse_link_header(header)
+    )
+
+
 def as_old_links(header: str | None) -> Links | None:
     """Parsed ``Link`` header as django-push 1.x exposed it: dicts with ``url``."""
     if not header:
         return None
-    return [{"url": link.url, **link.params} for link in parse_link_header(header)]
+    return [dict(link) for link in _parse_links(header)]
 
 
 def find(pk: int | str) -> Subscription | None:

@@ -16,6 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from django_push import http
+from django_push.subscriber import renewal
 from django_push.subscriber.models import PENDING_GRACE, Subscription
 from django_push.subscriber.renewal import renew_due, run_concurrently
 
@@ -230,3 +231,24 @@ def test_unbuildable_callback_fails_before_any_write():
     with pytest.raises(ImproperlyConfigured):
         sub.subscribe()
     assert Subscription.objects.filter(pk=sub.pk).values().get() == before
+
+
+def test_unsubscription_requested_meanwhile_wins_over_renewal(mocked):
+    leaving = soon(topic=f"{TOPIC}leaving")
+    staying = soon(topic=f"{TOPIC}staying")
+    real = renewal.build_callback_url
+
+    def meanwhile(pk: int) -> str:
+        # Runs between the SELECT of due rows and the writing of intents.
+        Subscription.objects.filter(pk=leaving.pk).update(
+            pending_mode="unsubscribe", requested_at=timezone.now()
+        )
+        return real(pk)
+
+    mocked.post(HUB, status=202)
+    with mock.patch.object(renewal, "build_callback_url", side_effect=meanwhile):
+        counts = renew_due(concurrency=1)
+    assert counts["renewed"] == 1
+    assert topics_sent(mocked) == [staying.topic]
+    leaving.refresh_from_db()
+    assert leaving.pending_mode == "unsubscribe"

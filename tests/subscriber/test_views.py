@@ -541,3 +541,13 @@ def test_handle_subscription_may_answer(rf):
     request = rf.post(callback_path(sub), b"x", content_type="text/plain")
     response = Answering.as_view()(request, pk=sub.pk)
     assert (response.status_code, response.content) == (200, b"custom")
+
+
+def test_links_given_to_receivers_are_fresh_each_time(client, record):
+    sub = active()
+    seen = record(signals.updated)
+    link = f'<{TOPIC}>; rel="self"'
+    deliver(client, sub, headers={"Link": link})
+    seen.calls[0]["links"][0]["url"] = "mutated by a receiver"
+    deliver(client, sub, headers={"Link": link})
+    assert seen.calls[1]["links"] == [{"url": TOPIC, "rel": "self"}]
