@@ -10,6 +10,7 @@ whatever the batch size.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from typing import NamedTuple
 
 import requests
 from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -31,7 +33,7 @@ from ..signatures import sign
 from . import signals
 from .claims import retry_at
 from .models import Content, Delivery, HubSubscription
-from .ssrf import HostGuard, UnsafeURL
+from .ssrf import HostGuard, UnsafeURL, callback_host
 from .tasks import kick_verifications
 from .verification import end_subscriptions, queue_denied
 
@@ -212,16 +214,52 @@ def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
         session.close()
 
 
-def _mark_delivered(token: str, outcomes: list[Outcome], now: datetime) -> None:
+def supports_update_from(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the database runs ``UPDATE ... FROM`` (SQLite from 3.33)."""
+    if connection.vendor == "sqlite":
+        return sqlite3.sqlite_version_info >= (3, 33)
+    return connection.vendor == "postgresql"
+
+
+def _mark_delivered(
+    token: str, outcomes: list[Outcome], by_id: dict[int, Claimed], now: datetime
+) -> None:
     """Record successes in one UPDATE, whatever their number.
 
     Each row gets its own status code and latency from a ``VALUES`` list
     joined on the primary key (``UPDATE ... FROM``, PostgreSQL and SQLite
     3.33+). Only integers computed here are written into the statement; the
     rest are parameters, so there is no limit on bound parameters to hit.
+    Other databases get a ``bulk_update``.
     """
     alias = router.db_for_write(Delivery)
     connection = connections[alias]
+    if not supports_update_from(connection):
+        Delivery.objects.filter(claim_token=token).bulk_update(
+            [
+                Delivery(
+                    pk=o.delivery_id,
+                    status=Status.DELIVERED,
+                    attempts=by_id[o.delivery_id].attempts + 1,
+                    delivered_at=now,
+                    last_attempt_at=now,
+                    last_status_code=o.status_code,
+                    latency_ms=o.latency_ms,
+                    error="",
+                )
+                for o in outcomes
+            ],
+            [
+                "status",
+                "attempts",
+                "delivered_at",
+                "last_attempt_at",
+                "last_status_code",
+                "latency_ms",
+                "error",
+            ],
+        )
+        return
     qn = connection.ops.quote_name
     table = qn(Delivery._meta.db_table)
     values = ", ".join(
@@ -281,7 +319,7 @@ def record(
     failing = {row.subscription_id for row in failed_rows} - gone
     with transaction.atomic():
         if successes:
-            _mark_delivered(token, successes, now)
+            _mark_delivered(token, successes, by_id, now)
             HubSubscription.objects.filter(
                 pk__in=Subquery(
                     Delivery.objects.filter(
@@ -334,9 +372,9 @@ def _suspend_failing(pks: set[int], now: datetime, counts: dict[str, int]) -> No
     counts["suspended"] += len(suspended)
     for subscription in suspended:
         logger.warning(
-            "subscription_suspended id=%s callback=%s failing_since=%s",
+            "subscription_suspended id=%s callback_host=%s failing_since=%s",
             subscription.pk,
-            subscription.callback,
+            callback_host(subscription.callback),
             subscription.failing_since,
         )
     end_subscriptions(suspended, State.SUSPENDED, "suspended")

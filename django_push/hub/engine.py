@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import delivery, fetch, verification
 from .claims import claim, new_token
-from .models import Delivery, HubSubscription, Publish, VerificationRequest
+from .models import Delivery, HubSubscription, Publish, Topic, VerificationRequest
 from .tasks import kick_deliveries, kick_verifications
 
 logger = logging.getLogger(__name__)
@@ -203,3 +203,34 @@ def resume(subscription: HubSubscription) -> None:
         updated_at=timezone.now(),
     )
     subscription.refresh_from_db()
+
+
+def send_test_delivery(subscription: HubSubscription) -> Delivery:
+    """Send the topic's current content to *subscription* once more.
+
+    Useful to check a callback from the admin. The delivery is an ordinary
+    one (retried, recorded, signed) of the last content fetched for the
+    topic; a subscription that is not active gets it cancelled. Raises
+    :class:`ValueError` if nothing was fetched for the topic yet.
+    """
+    topic = (
+        Topic.objects.select_related("last_content")
+        .filter(url=subscription.topic)
+        .first()
+    )
+    if topic is None or topic.last_content is None:
+        raise ValueError(f"Nothing was fetched for {subscription.topic} yet.")
+    with transaction.atomic():
+        publish = Publish.objects.create(
+            topic=topic,
+            content=topic.last_content,
+            hub_url=subscription.hub_url,
+            status=Publish.Status.DISTRIBUTED,
+            deliveries_planned=1,
+            completed_at=timezone.now(),
+        )
+        test = Delivery.objects.create(
+            publish=publish, content=topic.last_content, subscription=subscription
+        )
+        kick_deliveries([publish.pk])
+    return test

@@ -122,3 +122,12 @@ class HostGuard:
         reason = self._answers[host]
         if reason is not None:
             raise UnsafeURL(reason)
+
+
+def callback_host(url: str) -> str:
+    """The host of a callback URL, for logs: callbacks are capability URLs
+    (WebSub 5.1) and are not logged whole."""
+    try:
+        return urlsplit(url).netloc.rpartition("@")[2]
+    except ValueError:
+        return "?"

@@ -22,7 +22,7 @@ from ..exceptions import RequestError, ResponseTooLarge
 from . import signals
 from .claims import retry_at
 from .models import Delivery, HubSubscription, VerificationRequest
-from .ssrf import UnsafeURL, check_url
+from .ssrf import UnsafeURL, callback_host, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +88,11 @@ def process(row: VerificationRequest, counts: dict[str, int]) -> None:
         row.last_status_code = None
         row.error = str(exc)[:500]
         logger.info(
-            "verification_error id=%s mode=%s callback=%s error=%s",
+            "verification_error id=%s mode=%s callback_host=%s error=%s",
             row.pk,
             row.mode,
-            row.callback,
-            exc,
+            callback_host(row.callback),
+            type(exc).__name__,
         )
         if isinstance(exc, UnsafeURL):
             row.status = Status.REFUSED
@@ -127,10 +127,10 @@ def process(row: VerificationRequest, counts: dict[str, int]) -> None:
             row.error = "challenge not echoed"
         counts["refused"] += 1
     logger.info(
-        "verification id=%s mode=%s callback=%s status=%s code=%s",
+        "verification id=%s mode=%s callback_host=%s status=%s code=%s",
         row.pk,
         row.mode,
-        row.callback,
+        callback_host(row.callback),
         row.status,
         code,
     )

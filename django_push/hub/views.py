@@ -24,6 +24,7 @@ from . import api
 from .models import VerificationRequest
 from .policy import is_publisher_allowed, topic_refusal
 from .protocol import BadRequest, parse_form, parse_publish, parse_subscription, single
+from .ssrf import callback_host
 from .tasks import kick_verifications
 
 logger = logging.getLogger(__name__)
@@ -100,11 +101,11 @@ class HubView(View):
             )
             kick_verifications([row.pk])
         logger.info(
-            "subscription_request id=%s mode=%s topic=%s callback=%s denied=%s",
+            "subscription_request id=%s mode=%s topic=%s callback_host=%s denied=%s",
             row.pk,
             mode,
             parsed.topic,
-            parsed.callback,
+            callback_host(parsed.callback),
             bool(refusal),
         )
         # WebSub 5.1.2: 202 whatever verification will find.

@@ -180,12 +180,13 @@ def retry_due(now: datetime | None = None, limit: int | None = None) -> dict[str
     with transaction.atomic():
         for hub_url, by_topic, failed, error in outcomes:
             counts["sent"] += len(by_topic) - len(failed)
+            # One insert (and one deferred retry task) per attempt number.
+            by_attempt: dict[int, list[str]] = defaultdict(list)
             for topic in failed:
-                next_attempt = by_topic[topic] + 1
-                if next_attempt > schedule_length:
-                    counts["abandoned"] += 1
-                else:
-                    counts["failed"] += 1
-                record_failures(hub_url, [topic], next_attempt, error, now)
+                by_attempt[by_topic[topic] + 1].append(topic)
+            for next_attempt, topics in by_attempt.items():
+                key = "abandoned" if next_attempt > schedule_length else "failed"
+                counts[key] += len(topics)
+                record_failures(hub_url, topics, next_attempt, error, now)
         PendingPing.objects.filter(pk__in=ids).delete()
     return counts

@@ -50,3 +50,21 @@ def test_loop_stops_cleanly_on_signal(monkeypatch, signum):
     assert len(calls) == 2
     assert out.getvalue().strip().endswith("Stopped.")
     assert signal.getsignal(signum) is before
+
+
+def test_loop_survives_a_failed_pass(monkeypatch, caplog):
+    calls = []
+
+    def run_due(limit=None):
+        calls.append(limit)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        signal.raise_signal(signal.SIGTERM)
+        return {"delivered": 2}
+
+    monkeypatch.setattr(engine, "run_due", run_due)
+    out = StringIO()
+    call_command("push_hub_work", "--loop", "--interval", "0", stdout=out)
+    assert len(calls) == 2
+    assert "delivered=2" in out.getvalue()
+    assert "push_hub_work_pass_failed" in caplog.text

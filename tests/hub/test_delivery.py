@@ -271,3 +271,45 @@ def test_deny_ends_and_notifies(mocked):
     assert Delivery.objects.get().status == "cancelled"
     notice = VerificationRequest.objects.get()
     assert notice.reason == "revoked by the operator"
+
+
+@override_settings(PUSH_HUB_ALLOW_PRIVATE_ADDRESSES=False)
+def test_callback_on_a_private_address_is_not_contacted(mocked):
+    [subscription] = plan()
+    HubSubscription.objects.filter(pk=subscription.pk).update(
+        callback="http://10.0.0.9/cb"
+    )
+    counts = engine.process_deliveries()
+    assert counts["delivery_retries"] == 1
+    assert len(mocked.calls) == 0
+    assert "private" in Delivery.objects.get().error
+
+
+@override_settings(PUSH_HUB_DELIVERY_CONCURRENCY=1)
+def test_one_at_a_time_when_concurrency_is_one(mocked):
+    mocked.add(responses.POST, responses.matchers.re.compile(r"http://sub\.example/.*"))
+    plan(3)
+    assert engine.process_deliveries()["delivered"] == 3
+
+
+def test_deliver_task_runs_after_replay_commits(
+    mocked, django_capture_on_commit_callbacks
+):
+    mocked.add(responses.POST, "http://sub.example/0?k=v", status=204)
+    plan()
+    Delivery.objects.update(status="failed", attempts=6)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.replay(Delivery.objects.all())
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
+
+
+def test_databases_without_update_from_use_bulk_update(mocked, monkeypatch):
+    monkeypatch.setattr(
+        "django_push.hub.delivery.supports_update_from", lambda connection: False
+    )
+    mocked.add(responses.POST, responses.matchers.re.compile(r"http://sub\.example/.*"))
+    plan(3)
+    assert engine.process_deliveries()["delivered"] == 3
+    rows = set(Delivery.objects.values_list("status", "attempts", "last_status_code"))
+    assert rows == {("delivered", 1, 200)}

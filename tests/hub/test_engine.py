@@ -163,3 +163,23 @@ def test_replay_only_touches_finished_failures():
     assert states[rows[0].pk] == "pending"
     assert states[rows[1].pk] == "delivered"
     assert Delivery.objects.get(pk=rows[0].pk).attempts == 0
+
+
+def test_send_test_delivery_resends_the_current_content(
+    mocked, django_capture_on_commit_callbacks
+):
+    [earlier] = deliveries(1)
+    Topic.objects.update(last_content=earlier.content)
+    Delivery.objects.update(status="delivered")
+    mocked.add(responses.POST, "http://sub.example/0", status=204)
+    with django_capture_on_commit_callbacks(execute=True):
+        test = engine.send_test_delivery(earlier.subscription)
+    test.refresh_from_db()
+    assert test.status == "delivered"
+    assert mocked.calls[0].request.body == b"x"
+
+
+def test_send_test_delivery_needs_fetched_content():
+    [earlier] = deliveries(1)
+    with pytest.raises(ValueError, match="Nothing was fetched"):
+        engine.send_test_delivery(earlier.subscription)

@@ -98,3 +98,17 @@ def test_guard_resolves_each_host_once(dns):
         with pytest.raises(UnsafeURL):
             guard.check("http://internal.example/a")
     assert sorted(dns["calls"]) == ["internal.example", "public.example"]
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://sub.example:8443/cb/secret-token?k=v", "sub.example:8443"),
+        ("http://user:pw@sub.example/cb", "sub.example"),
+        ("http://[::1/", "?"),
+    ],
+)
+def test_callback_host_hides_the_capability_part(url, host):
+    from django_push.hub.ssrf import callback_host
+
+    assert callback_host(url) == host

@@ -118,6 +118,8 @@ def test_non_utf8_is_refused(client, body):
         (sub(**{"hub.callback": CALLBACK + "#frag"}), b"fragment"),
         (sub(**{"hub.callback": "http://u:p@127.0.0.1/"}), b"credentials"),
         (sub(**{"hub.callback": "http://127.0.0.1:99999/"}), b"not a valid URL"),
+        (sub(**{"hub.callback": "http://127.0.0.1:0/"}), b"invalid port"),
+        (sub(**{"hub.callback": "http://127.0.0.1/a b"}), b"whitespace"),
         (sub(**{"hub.callback": "http://127.0.0.1/" + "a" * 1100}), b"longer"),
         (sub(**{"hub.secret": "x" * 200}), b"less than 200 bytes"),
         (sub(**{"hub.secret": "\u00e9" * 100}), b"less than 200 bytes"),
@@ -149,6 +151,13 @@ def test_duplicated_parameters_are_refused(client, name):
     response = post_form(client, pairs)
     assert response.status_code == 400
     assert b"more than once" in response.content
+    assert nothing_stored()
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100)
+def test_oversized_body_is_refused(client):
+    response = post_form(client, sub(**{"hub.secret": "x" * 150}))
+    assert response.status_code == 413
     assert nothing_stored()
 
 

@@ -240,3 +240,26 @@ def test_the_retry_task_sends_what_is_due():
         tasks.retry_pings.call()
         assert len(wire.calls) == 1
     assert not PendingPing.objects.exists()
+
+
+@override_settings(
+    TASKS={"default": {"BACKEND": f"{TASKS_PREFIX}.backends.dummy.DummyBackend"}}
+)
+def test_a_sweep_schedules_one_retry_task_per_attempt_number(
+    django_capture_on_commit_callbacks,
+):
+    backend = tasks.retry_pings.get_backend()
+    backend.clear()
+    now = timezone.now()
+    for number, attempts in enumerate([1, 1, 1, 2]):
+        PendingPing.objects.create(
+            hub=HUB, topic=f"{TOPIC}{number}", attempts=attempts, next_attempt_at=now
+        )
+    with responses.RequestsMock() as wire:
+        wire.post(HUB, status=500)
+        with django_capture_on_commit_callbacks(execute=True):
+            counts = retry_due(now=now)
+    assert counts == {"sent": 0, "failed": 3, "abandoned": 1}
+    assert sorted(PendingPing.objects.values_list("attempts", flat=True)) == [2, 2, 2]
+    (result,) = backend.results
+    assert result.task.run_after == now + timedelta(seconds=SCHEDULE[1])

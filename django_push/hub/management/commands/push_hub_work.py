@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
 
 from ... import engine
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -54,14 +58,24 @@ class Command(BaseCommand):
         }
         try:
             while not stop.is_set():
-                counts = engine.run_due(limit=limit)
-                if any(counts.values()):
-                    self.report(counts)
+                self.loop_pass(limit)
                 stop.wait(max(0.0, options["interval"]))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         self.stdout.write("Stopped.")
+
+    def loop_pass(self, limit: int | None) -> None:
+        """One pass of ``--loop``: a failure is logged and the loop goes on."""
+        close_old_connections()
+        try:
+            counts = engine.run_due(limit=limit)
+        except Exception:
+            # A daemon outlives a database restart; the rows are still due.
+            logger.exception("push_hub_work_pass_failed")
+            return
+        if any(counts.values()):
+            self.report(counts)
 
     def report(self, counts: dict[str, int]) -> None:
         self.stdout.write(" ".join(f"{key}={value}" for key, value in counts.items()))
