@@ -304,12 +304,30 @@ def test_deliver_task_runs_after_replay_commits(
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
 
 
-def test_databases_without_update_from_use_bulk_update(mocked, monkeypatch):
+def test_deliveries_ignore_netrc_but_use_environment_proxies(
+    mocked, monkeypatch, tmp_path
+):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine sub.example login hub password leaked\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    seen = []
+
+    def record_proxies(session_send, request, **kwargs):
+        seen.append(kwargs.get("proxies"))
+        return session_send(request, **kwargs)
+
+    mocked.add(responses.POST, "http://sub.example/0?k=v", status=204)
+    plan()
+    real_send = requests.Session.send
     monkeypatch.setattr(
-        "django_push.hub.delivery.supports_update_from", lambda connection: False
+        requests.Session,
+        "send",
+        lambda self, request, **kw: record_proxies(
+            lambda r, **k: real_send(self, r, **k), request, **kw
+        ),
     )
-    mocked.add(responses.POST, responses.matchers.re.compile(r"http://sub\.example/.*"))
-    plan(3)
-    assert engine.process_deliveries()["delivered"] == 3
-    rows = set(Delivery.objects.values_list("status", "attempts", "last_status_code"))
-    assert rows == {("delivered", 1, 200)}
+    assert engine.process_deliveries()["delivered"] == 1
+    assert "Authorization" not in mocked.calls[0].request.headers
+    assert seen[0]["http"] == "http://proxy.example:3128"
