@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_HUB_CLAIM_TIMEOUT": 300,
     "PUSH_HUB_MAX_CONTENT_SIZE": 10 * 1024 * 1024,
     "PUSH_HUB_ALWAYS_DELIVER": False,
+    "PUSH_HUB_LEGACY_03": False,
 }
 
 
@@ -196,6 +197,10 @@ class Settings:
     @property
     def PUSH_HUB_ALWAYS_DELIVER(self) -> bool:
         return bool(_get("PUSH_HUB_ALWAYS_DELIVER"))
+
+    @property
+    def PUSH_HUB_LEGACY_03(self) -> bool:
+        return bool(_get("PUSH_HUB_LEGACY_03"))
 
 
 settings = Settings()

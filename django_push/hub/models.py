@@ -106,6 +106,8 @@ class VerificationRequest(models.Model):
     lease_seconds = models.PositiveIntegerField(null=True, blank=True)
     hub_url = models.CharField(max_length=URL_MAX_LENGTH, blank=True)
     reason = models.CharField(max_length=255, blank=True)
+    #: PubSubHubbub 0.3 ``hub.verify_token``, echoed back (legacy mode only).
+    verify_token = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING
     )

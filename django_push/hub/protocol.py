@@ -151,3 +151,24 @@ def parse_publish(params: Sequence[tuple[str, str]]) -> list[str]:
     if not topics:
         raise BadRequest("hub.url or hub.topic is missing.")
     return list(topics)
+
+
+def parse_legacy(params: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """``hub.verify`` mode and ``hub.verify_token`` of a 0.3 request (HUB-S15).
+
+    The first known mode listed wins; unknown ones are ignored. A request
+    without ``hub.verify`` (a WebSub subscriber) is verified asynchronously.
+    """
+    token = single(params, "hub.verify_token", required=False)
+    listed = [
+        mode.strip()
+        for key, value in params
+        if key == "hub.verify"
+        for mode in value.split(",")
+    ]
+    if not listed:
+        return "async", token
+    known = [mode for mode in listed if mode in ("sync", "async")]
+    if not known:
+        raise BadRequest("hub.verify must list sync or async.")
+    return known[0], token

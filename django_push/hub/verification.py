@@ -51,6 +51,8 @@ def _params(row: VerificationRequest, challenge: str) -> list[tuple[str, str]]:
     params.append(("hub.challenge", challenge))
     if row.mode == Mode.SUBSCRIBE and row.lease_seconds is not None:
         params.append(("hub.lease_seconds", str(row.lease_seconds)))
+    if row.verify_token:
+        params.append(("hub.verify_token", row.verify_token))
     return params
 
 

@@ -20,10 +20,17 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import settings
-from . import api
+from . import api, engine
 from .models import VerificationRequest
 from .policy import is_publisher_allowed, topic_refusal
-from .protocol import BadRequest, parse_form, parse_publish, parse_subscription, single
+from .protocol import (
+    BadRequest,
+    parse_form,
+    parse_legacy,
+    parse_publish,
+    parse_subscription,
+    single,
+)
 from .ssrf import callback_host
 from .tasks import kick_verifications
 
@@ -87,6 +94,9 @@ class HubView(View):
         self, request: HttpRequest, mode: str, params: list[tuple[str, str]]
     ) -> HttpResponse:
         parsed = parse_subscription(mode, params)
+        verify, verify_token = "async", ""
+        if settings.PUSH_HUB_LEGACY_03:
+            verify, verify_token = parse_legacy(params)
         refusal = topic_refusal(parsed.topic) if mode == "subscribe" else None
         with transaction.atomic():
             row = VerificationRequest.objects.create(
@@ -98,8 +108,10 @@ class HubView(View):
                 lease_seconds=None if refusal else parsed.lease_seconds,
                 hub_url=self.hub_url(request),
                 reason=refusal or "",
+                verify_token=verify_token,
             )
-            kick_verifications([row.pk])
+            if verify != "sync" or refusal:
+                kick_verifications([row.pk])
         logger.info(
             "subscription_request id=%s mode=%s topic=%s callback_host=%s denied=%s",
             row.pk,
@@ -108,8 +120,22 @@ class HubView(View):
             callback_host(parsed.callback),
             bool(refusal),
         )
+        if verify == "sync" and not refusal:
+            return self.verify_now(row)
         # WebSub 5.1.2: 202 whatever verification will find.
         return text_response("Accepted; verification follows.\n", 202)
+
+    def verify_now(self, row: VerificationRequest) -> HttpResponse:
+        """PubSubHubbub 0.3 synchronous verification: 204 or 409, no retry."""
+        engine.process_verifications(pk=row.pk)
+        row.refresh_from_db()
+        if row.status == VerificationRequest.Status.COMPLETED:
+            return HttpResponse(status=204)
+        if row.status == VerificationRequest.Status.PENDING:
+            VerificationRequest.objects.filter(pk=row.pk).update(
+                status=VerificationRequest.Status.FAILED
+            )
+        return text_response("Verification of intent failed.\n", 409)
 
     def publish(
         self, request: HttpRequest, params: list[tuple[str, str]]

@@ -203,3 +203,54 @@ def test_topic_without_content_type_is_sent_as_octet_stream(
     assert post.headers["Content-Type"] == "application/octet-stream"
     assert post.body == b"\x00\x01raw"
     assert "X-Hub-Signature" not in post.headers
+
+
+def legacy_subscribe(client, callback, topic, verify):
+    return post_form(
+        client,
+        [
+            ("hub.mode", "subscribe"),
+            ("hub.callback", callback),
+            ("hub.topic", topic),
+            *[("hub.verify", v) for v in verify],
+            ("hub.verify_token", "tok-03"),
+            ("hub.lease_seconds", ""),
+        ],
+    )
+
+
+@override_settings(PUSH_HUB_LEGACY_03=True)
+def test_legacy_sync_verification_answers_204(client, subscriber, publisher):
+    response = legacy_subscribe(
+        client, subscriber.callback(), publisher.topic(), ["bogus", "sync", "async"]
+    )
+    assert response.status_code == 204
+    [verification] = subscriber.requests("GET")
+    assert verification.query["hub.verify_token"] == ["tok-03"]
+    assert HubSubscription.objects.get().state == "active"
+
+
+@override_settings(PUSH_HUB_LEGACY_03=True)
+def test_legacy_sync_verification_failure_answers_409(client, publisher):
+    with FakeSubscriber(verify=500) as failing:
+        response = legacy_subscribe(
+            client, failing.callback(), publisher.topic(), ["sync"]
+        )
+        assert len(failing.requests("GET")) == 1
+    assert response.status_code == 409
+    assert not HubSubscription.objects.exists()
+
+
+@override_settings(PUSH_HUB_LEGACY_03=True)
+@pytest.mark.parametrize(("verify", "status"), [(["async,sync"], 202), (["x"], 400)])
+def test_legacy_async_and_unknown_modes(client, subscriber, publisher, verify, status):
+    response = legacy_subscribe(
+        client, subscriber.callback(), publisher.topic(), verify
+    )
+    assert response.status_code == status
+    assert subscriber.requests("GET") == []
+
+
+def test_legacy_parameters_are_ignored_by_default(client, subscriber, publisher):
+    response = legacy_subscribe(client, subscriber.callback(), publisher.topic(), ["x"])
+    assert response.status_code == 202
