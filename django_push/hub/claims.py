@@ -8,9 +8,9 @@ workers never wait on each other and never pick the same row. Elsewhere
 statement, which SQLite runs under its single write lock.
 
 A claim older than ``PUSH_HUB_CLAIM_TIMEOUT`` belongs to a worker presumed
-dead: its rows are due again. Work is therefore done at least once; a worker
-that stalls longer than the timeout and then finishes may repeat an attempt
-another worker also made.
+dead: its rows are due again (workers renew the claims of long batches).
+Work is therefore done at least once; a worker that freezes longer than the
+timeout and then finishes may repeat an attempt another worker also made.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.request import getproxies
 
@@ -138,13 +138,27 @@ def deliver_claimed(token: str, counts: dict[str, int]) -> None:
     jobs = (
         build_job(row, *contents[row.content_id], hub_url, algorithm) for row in rows
     )
-    outcomes = run_jobs(jobs, len(rows))
+    outcomes = run_jobs(jobs, len(rows), lambda: touch_claim(token))
     record(token, rows, outcomes, counts)
 
 
-def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
-    """Run the *count* *jobs* concurrently on one pooled session."""
+def touch_claim(token: str) -> None:
+    """Renew a claim still being worked on, so no one takes it over."""
+    Delivery.objects.filter(claim_token=token, status=Status.IN_PROGRESS).update(
+        claimed_at=timezone.now()
+    )
+
+
+def run_jobs(
+    jobs: Iterable[Job], count: int, heartbeat: Callable[[], None]
+) -> list[Outcome]:
+    """Run the *count* *jobs* concurrently on one pooled session.
+
+    While they run, *heartbeat* is called every third of
+    ``PUSH_HUB_CLAIM_TIMEOUT`` so that a long batch keeps its claim.
+    """
     concurrency = max(1, min(settings.PUSH_HUB_DELIVERY_CONCURRENCY, count))
+    interval = max(1.0, settings.PUSH_HUB_CLAIM_TIMEOUT / 3)
     guard = HostGuard()
     session = http.new_session(pool_size=concurrency)
     # requests would otherwise read the environment and ~/.netrc again for
@@ -155,11 +169,15 @@ def run_jobs(jobs: Iterable[Job], count: int) -> list[Outcome]:
         scheme: url for scheme, url in getproxies().items() if scheme != "no"
     }
     try:
-        if concurrency == 1:
-            return [send(job, session, guard) for job in jobs]
         with ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="push-hub-delivery"
         ) as pool:
-            return list(pool.map(lambda job: send(job, session, guard), jobs))
+            futures = [pool.submit(send, job, session, guard) for job in jobs]
+            pending = set(futures)
+            while pending:
+                pending = wait(pending, timeout=interval).not_done
+                if pending:
+                    heartbeat()
+            return [future.result() for future in futures]
     finally:
         session.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import timedelta
 
 import pytest
@@ -331,3 +332,22 @@ def test_deliveries_ignore_netrc_but_use_environment_proxies(
     assert engine.process_deliveries()["delivered"] == 1
     assert "Authorization" not in mocked.calls[0].request.headers
     assert seen[0]["http"] == "http://proxy.example:3128"
+
+
+@override_settings(PUSH_HUB_CLAIM_TIMEOUT=3)
+def test_long_batches_renew_their_claim(mocked, monkeypatch):
+    from django_push.hub import delivery
+
+    def slow(request):
+        time.sleep(1.6)
+        return (204, {}, "")
+
+    mocked.add_callback(responses.POST, "http://sub.example/0?k=v", callback=slow)
+    plan()
+    touched = []
+    real_touch = delivery.touch_claim
+    monkeypatch.setattr(
+        delivery, "touch_claim", lambda token: touched.append(real_touch(token))
+    )
+    assert engine.process_deliveries()["delivered"] == 1
+    assert touched
