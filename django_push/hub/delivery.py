@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.request import getproxies
 
 import requests
+from django.urls import reverse
 from django.utils import timezone
 
 from .. import http
@@ -51,18 +52,23 @@ class Job:
 
 
 def build_job(
-    row: Claimed, content_type: str, body: bytes, hub_url: str, algorithm: str
+    row: Claimed,
+    content_type: str,
+    body: bytes,
+    hub_url: str,
+    fallback: str,
+    algorithm: str,
 ) -> Job:
     """The request for *row*: topic Content-Type, Link, signature.
 
-    *hub_url* is ``PUSH_HUB_URL`` (or empty) and *algorithm*
-    ``PUSH_HUB_SIGNATURE_ALGORITHM``, read once per batch by the caller.
+    *hub_url* is ``PUSH_HUB_URL`` (or empty), *fallback* the ``rel=hub``
+    used when neither it nor the row knows one, and *algorithm*
+    ``PUSH_HUB_SIGNATURE_ALGORITHM``; the caller reads them once per batch.
     """
+    hub = hub_url or row.hub_url or row.publish_hub_url or fallback
     headers = {
         "Content-Type": content_type or DEFAULT_CONTENT_TYPE,
-        "Link": format_link_header(
-            [hub_url or row.hub_url or row.publish_hub_url], row.topic
-        ),
+        "Link": format_link_header([hub], row.topic),
     }
     if row.secret:
         # HUB-C05/C06: signed over the exact bytes sent, only with a secret.
@@ -132,11 +138,15 @@ def deliver_claimed(token: str, counts: dict[str, int]) -> None:
         rows = [row for row in rows if row.pk not in skip]
     if not rows:
         return
+    # Rows that never saw a request (made in the admin, say) fall back to
+    # the hub's path when PUSH_HUB_URL is not set.
     hub_url = settings.PUSH_HUB_URL or ""
+    fallback = reverse("push_hub")
     algorithm = settings.PUSH_HUB_SIGNATURE_ALGORITHM
     # A generator: the pool starts sending while later jobs are being built.
     jobs = (
-        build_job(row, *contents[row.content_id], hub_url, algorithm) for row in rows
+        build_job(row, *contents[row.content_id], hub_url, fallback, algorithm)
+        for row in rows
     )
     outcomes = run_jobs(jobs, len(rows), lambda: touch_claim(token))
     record(token, rows, outcomes, counts)

@@ -12,9 +12,11 @@ claimed (see :mod:`.claims`) before they are worked on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import delivery, fetch, verification
@@ -24,9 +26,14 @@ from .tasks import kick_deliveries, kick_verifications
 
 logger = logging.getLogger(__name__)
 
+M = TypeVar("M", bound=models.Model)
+
 #: Deliveries claimed and sent together; one batch costs a fixed number of
 #: queries, so a publish to fewer subscribers than this costs the same.
 DELIVERY_BATCH_SIZE = 20_000
+
+#: Verifications claimed together: each may take up to ``PUSH_TIMEOUT``.
+VERIFICATION_BATCH_SIZE = 10
 
 #: Keys of the dictionaries returned by this module, always all present.
 COUNT_KEYS = (
@@ -70,6 +77,26 @@ def expire_leases() -> int:
     return len(expired)
 
 
+def claimed_batches(
+    queryset: QuerySet[M], limit: int | None, size: int
+) -> Iterator[str]:
+    """Claim due rows of *queryset* *size* at a time; yield each claim token.
+
+    Small claims keep each one short-lived, well within
+    ``PUSH_HUB_CLAIM_TIMEOUT``, when rows take long to process.
+    """
+    done = 0
+    while limit is None or done < limit:
+        remaining = _remaining(limit, done)
+        token, claimed = claim(
+            queryset, size if remaining is None else min(size, remaining)
+        )
+        if not claimed:
+            return
+        done += claimed
+        yield token
+
+
 def process_verifications(
     pk: int | None = None, limit: int | None = None
 ) -> dict[str, int]:
@@ -78,8 +105,7 @@ def process_verifications(
     queryset = VerificationRequest.objects.all()
     if pk is not None:
         queryset = queryset.filter(pk=pk)
-    token, claimed = claim(queryset, limit)
-    if claimed:
+    for token in claimed_batches(queryset, limit, VERIFICATION_BATCH_SIZE):
         for row in VerificationRequest.objects.filter(claim_token=token).order_by("pk"):
             verification.process(row, counts)
     return counts
@@ -97,13 +123,10 @@ def process_publishes(
     queryset = Publish.objects.all()
     if pk is not None:
         queryset = queryset.filter(pk=pk)
-    token, claimed = claim(queryset, limit)
-    if not claimed:
-        return counts
-    rows = Publish.objects.filter(claim_token=token).select_related(
-        "topic", "topic__last_content"
-    )
-    for row in rows.order_by("pk"):
+    for token in claimed_batches(queryset, limit, 1):
+        row = Publish.objects.select_related("topic", "topic__last_content").get(
+            claim_token=token
+        )
         delivery_token = new_token()
         if fetch.process(row, counts, delivery_token):
             delivery.deliver_claimed(delivery_token, counts)
@@ -118,18 +141,7 @@ def process_deliveries(
     queryset = Delivery.objects.all()
     if publish_id is not None:
         queryset = queryset.filter(publish_id=publish_id)
-    done = 0
-    while limit is None or done < limit:
-        remaining = _remaining(limit, done)
-        size = (
-            DELIVERY_BATCH_SIZE
-            if remaining is None
-            else min(remaining, DELIVERY_BATCH_SIZE)
-        )
-        token, claimed = claim(queryset, size)
-        if not claimed:
-            break
-        done += claimed
+    for token in claimed_batches(queryset, limit, DELIVERY_BATCH_SIZE):
         delivery.deliver_claimed(token, counts)
     return counts
 

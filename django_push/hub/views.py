@@ -76,7 +76,7 @@ class HubView(View):
             return text_response(exc.reason + "\n", exc.status)
 
     def read_params(self, request: HttpRequest) -> list[tuple[str, str]]:
-        if request.content_type != FORM_TYPE:
+        if (request.content_type or "").lower() != FORM_TYPE:
             raise BadRequest(f"The request body must be {FORM_TYPE}.", status=415)
         charset = (request.content_params or {}).get("charset", "utf-8").lower()
         if charset not in ("utf-8", "utf8"):

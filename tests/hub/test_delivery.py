@@ -13,6 +13,7 @@ import responses
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from django_push.hub import engine, signals
@@ -351,3 +352,12 @@ def test_long_batches_renew_their_claim(mocked, monkeypatch):
     )
     assert engine.process_deliveries()["delivered"] == 1
     assert touched
+
+
+def test_rows_without_any_hub_url_fall_back_to_the_hub_path(mocked):
+    mocked.add(responses.POST, "http://sub.example/0?k=v")
+    plan(hub_url="")
+    Publish.objects.update(hub_url="")
+    engine.process_deliveries()
+    link = mocked.calls[0].request.headers["Link"]
+    assert link == f'<{TOPIC}>; rel="self", <{reverse("push_hub")}>; rel="hub"'

@@ -251,3 +251,16 @@ def test_subscribe_through_the_view_verifies_after_commit(
     assert response.status_code == 202
     assert HubSubscription.objects.get().state == "active"
     assert HubSubscription.objects.get().hub_url == "http://testserver/hub/"
+
+
+def test_many_verifications_are_claimed_in_small_batches(mocked):
+    from django_push.hub.engine import VERIFICATION_BATCH_SIZE
+
+    mocked.add_callback(responses.GET, CALLBACK, callback=echo)
+    for i in range(VERIFICATION_BATCH_SIZE + 2):
+        request_row(topic=f"{TOPIC}/{i}", topic_as_sent=f"{TOPIC}/{i}")
+    counts = engine.process_verifications()
+    assert counts["verified"] == VERIFICATION_BATCH_SIZE + 2
+    tokens = set(VerificationRequest.objects.values_list("claim_token", flat=True))
+    assert len(tokens) == 2
+    assert engine.process_verifications(limit=1)["verified"] == 0

@@ -61,6 +61,16 @@ def test_valid_subscribe_is_accepted_and_queued_for_verification(client):
     assert not HubSubscription.objects.exists()
 
 
+def test_media_type_is_case_insensitive(client):
+    body = "hub.mode=subscribe&hub.callback=http://a/cb&hub.topic=http://b/feed"
+    response = client.post(
+        reverse("push_hub"),
+        body,
+        content_type="Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+    )
+    assert response.status_code == 202
+
+
 def test_subscribe_ignores_unknown_parameters(client):
     response = post_form(client, sub(foo="bar", **{"hub.foo": "hub.bar"}))
     assert response.status_code == 202
