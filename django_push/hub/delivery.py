@@ -107,12 +107,13 @@ def send(job: Job, session: requests.Session, guard: HostGuard) -> Outcome:
 
 def deliver_claimed(token: str, counts: dict[str, int]) -> None:
     """Send every delivery claimed with *token* and record the outcomes."""
-    rows = [
-        Claimed(*values)
-        for values in Delivery.objects.filter(
-            claim_token=token, status=Status.IN_PROGRESS
-        ).values_list(*CLAIMED_FIELDS)
-    ]
+    claimed = Delivery.objects.filter(claim_token=token, status=Status.IN_PROGRESS)
+    # WebSub 5.3.1: nothing goes to subscriptions ended or expired meanwhile.
+    counts["cancelled"] += claimed.exclude(
+        subscription__state=State.ACTIVE,
+        subscription__lease_expires_at__gt=timezone.now(),
+    ).update(status=Status.CANCELLED, error="subscription not active")
+    rows = [Claimed(*values) for values in claimed.values_list(*CLAIMED_FIELDS)]
     if not rows:
         return
     contents = {
@@ -121,23 +122,6 @@ def deliver_claimed(token: str, counts: dict[str, int]) -> None:
             pk__in={row.content_id for row in rows}
         ).values_list("pk", "content_type", "body")
     }
-    now = timezone.now()
-    dropped = [
-        row.pk
-        for row in rows
-        if row.state != State.ACTIVE
-        or row.lease_expires_at is None
-        or row.lease_expires_at <= now
-    ]
-    if dropped:
-        Delivery.objects.filter(pk__in=dropped).update(
-            status=Status.CANCELLED, error="subscription not active"
-        )
-        counts["cancelled"] += len(dropped)
-        skip = set(dropped)
-        rows = [row for row in rows if row.pk not in skip]
-    if not rows:
-        return
     # Rows that never saw a request (made in the admin, say) fall back to
     # the hub's path when PUSH_HUB_URL is not set.
     hub_url = settings.PUSH_HUB_URL or ""

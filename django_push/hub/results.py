@@ -54,8 +54,6 @@ CLAIMED_FIELDS = (
     "attempts",
     "publish__hub_url",
     "subscription_id",
-    "subscription__state",
-    "subscription__lease_expires_at",
     "subscription__callback",
     "subscription__topic",
     "subscription__secret",
@@ -71,8 +69,6 @@ class Claimed(NamedTuple):
     attempts: int
     publish_hub_url: str
     subscription_id: int
-    state: str
-    lease_expires_at: datetime | None
     callback: str
     topic: str
     secret: str

@@ -233,13 +233,14 @@ def test_callback_failing_too_long_is_suspended_and_told(mocked):
 
 
 def test_inactive_or_expired_subscriptions_get_nothing(mocked):
-    [expired, suspended] = plan(2)
+    [expired, suspended, no_lease] = plan(3)
+    HubSubscription.objects.filter(pk=no_lease.pk).update(lease_expires_at=None)
     HubSubscription.objects.filter(pk=expired.pk).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     HubSubscription.objects.filter(pk=suspended.pk).update(state="suspended")
     counts = engine.process_deliveries()
-    assert counts["cancelled"] == 2
+    assert counts["cancelled"] == 3
     assert len(mocked.calls) == 0
 
 
