@@ -1,0 +1,5 @@
+"""``python -m example``: run the demo."""
+
+from example.runner import main
+
+raise SystemExit(main())
