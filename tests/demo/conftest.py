@@ -40,8 +40,9 @@ class Demo:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line.rstrip("\n"))
+        with self.process.stdout as stream:
+            for line in stream:
+                self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
 
     def wait_for_line(self, pattern: str, timeout: float = WAIT) -> re.Match[str]:
