@@ -6,8 +6,8 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from django_push.publisher.feeds import Feed
 
+from django_push.publisher.feeds import Feed
 from example.models import Entry
 
 
