@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_HUB_PUBLISHER_AUTH": None,
     "PUSH_HUB_ALLOW_PRIVATE_ADDRESSES": False,
     "PUSH_HUB_DELIVERY_CONCURRENCY": 8,
+    "PUSH_HUB_DELIVERY_BATCH": 500,
     "PUSH_HUB_CLAIM_TIMEOUT": 300,
     "PUSH_HUB_MAX_CONTENT_SIZE": 10 * 1024 * 1024,
     "PUSH_HUB_ALWAYS_DELIVER": False,
@@ -185,6 +186,10 @@ class Settings:
     @property
     def PUSH_HUB_DELIVERY_CONCURRENCY(self) -> int:
         return int(_get("PUSH_HUB_DELIVERY_CONCURRENCY"))
+
+    @property
+    def PUSH_HUB_DELIVERY_BATCH(self) -> int:
+        return int(_get("PUSH_HUB_DELIVERY_BATCH"))
 
     @property
     def PUSH_HUB_CLAIM_TIMEOUT(self) -> int:

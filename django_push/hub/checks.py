@@ -126,6 +126,7 @@ def check_hub(**kwargs: Any) -> list[CheckMessage]:
             (
                 "PUSH_HUB_SUSPEND_AFTER",
                 "PUSH_HUB_DELIVERY_CONCURRENCY",
+                "PUSH_HUB_DELIVERY_BATCH",
                 "PUSH_HUB_CLAIM_TIMEOUT",
                 "PUSH_HUB_MAX_CONTENT_SIZE",
             ),

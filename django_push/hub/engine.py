@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ..conf import settings
 from . import delivery, fetch, verification
 from .claims import claim, new_token
 from .models import Delivery, HubSubscription, Publish, Topic, VerificationRequest
@@ -27,10 +28,6 @@ from .tasks import kick_deliveries, kick_verifications
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=models.Model)
-
-#: Deliveries claimed and sent together; one batch costs a fixed number of
-#: queries, so a publish to fewer subscribers than this costs the same.
-DELIVERY_BATCH_SIZE = 20_000
 
 #: Verifications claimed together: each may take up to ``PUSH_TIMEOUT``.
 VERIFICATION_BATCH_SIZE = 10
@@ -95,6 +92,9 @@ def claimed_batches(
             return
         done += claimed
         yield token
+        if claimed < size:
+            # Fewer were due than asked for: nothing is left to claim now.
+            return
 
 
 def process_verifications(
@@ -118,6 +118,9 @@ def process_publishes(
 
     The deliveries of a publish are created already claimed by this worker
     and sent at once; if it dies, the claims expire and any worker takes them.
+    A publish larger than ``PUSH_HUB_DELIVERY_BATCH`` is shared: its
+    deliveries are left due, a ``deliver`` task is queued per batch but one
+    and this worker claims and sends one batch like any other worker.
     """
     counts = _counts()
     queryset = Publish.objects.all()
@@ -128,7 +131,12 @@ def process_publishes(
             claim_token=token
         )
         delivery_token = new_token()
-        if fetch.process(row, counts, delivery_token):
+        planned = fetch.process(row, counts, delivery_token)
+        size = settings.PUSH_HUB_DELIVERY_BATCH
+        if planned > size:
+            for key, value in process_deliveries(row.pk, size).items():
+                counts[key] += value
+        elif planned:
             delivery.deliver_claimed(delivery_token, counts)
     return counts
 
@@ -136,12 +144,16 @@ def process_publishes(
 def process_deliveries(
     publish_id: int | None = None, limit: int | None = None
 ) -> dict[str, int]:
-    """Send due deliveries (only those of *publish_id* if given)."""
+    """Send due deliveries (only those of *publish_id* if given).
+
+    They are claimed and sent ``PUSH_HUB_DELIVERY_BATCH`` at a time.
+    """
     counts = _counts()
     queryset = Delivery.objects.all()
     if publish_id is not None:
         queryset = queryset.filter(publish_id=publish_id)
-    for token in claimed_batches(queryset, limit, DELIVERY_BATCH_SIZE):
+    size = settings.PUSH_HUB_DELIVERY_BATCH
+    for token in claimed_batches(queryset, limit, size):
         delivery.deliver_claimed(token, counts)
     return counts
 

@@ -24,6 +24,7 @@ from ..exceptions import RequestError, ResponseTooLarge
 from .claims import retry_at
 from .models import Content, Delivery, HubSubscription, Publish, Topic
 from .ssrf import UnsafeURL, check_url
+from .tasks import kick_batches
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,24 @@ def plan_deliveries(
     return max(count, 0)
 
 
+def share(publish: Publish, planned: int, claim_token: str) -> None:
+    """Let several workers send a publish larger than one batch.
+
+    Its deliveries, planned claimed with *claim_token*, become due for any
+    worker (one statement) and a ``deliver`` task per batch but one is
+    queued for when the transaction commits; the caller sends the last
+    batch itself (see :func:`.engine.process_publishes`). Nothing is
+    claimed while it waits, so no claim can expire unsent.
+    """
+    size = settings.PUSH_HUB_DELIVERY_BATCH
+    if not claim_token or planned <= size:
+        return
+    Delivery.objects.filter(claim_token=claim_token).update(
+        status=Delivery.Status.PENDING, claimed_at=None, claim_token=""
+    )
+    kick_batches(publish.pk, -(-planned // size) - 1, size)
+
+
 def _store(
     topic: Topic, body: bytes, headers: dict[str, str], now: datetime
 ) -> tuple[Content, bool]:
@@ -223,6 +242,7 @@ def process(publish: Publish, counts: dict[str, int], claim_token: str = "") -> 
                 status=Delivery.Status.CANCELLED, error="superseded by a newer publish"
             )
             planned = plan_deliveries(publish, content, now, claim_token)
+            share(publish, planned, claim_token)
             publish.status = Status.DISTRIBUTED
             counts["fetched"] += 1
         else:

@@ -30,11 +30,11 @@ def fetch(publish_id: int) -> dict[str, int]:
 
 
 @task
-def deliver(publish_id: int) -> dict[str, int]:
-    """Send the due deliveries of one publish."""
+def deliver(publish_id: int, limit: int | None = None) -> dict[str, int]:
+    """Send the due deliveries of one publish (at most *limit*)."""
     from . import engine
 
-    return engine.process_deliveries(publish_id=publish_id)
+    return engine.process_deliveries(publish_id=publish_id, limit=limit)
 
 
 def kick_verifications(pks: Iterable[int]) -> None:
@@ -47,6 +47,16 @@ def kick_publishes(pks: Iterable[int]) -> None:
     """Enqueue :func:`fetch` for each of *pks* once the transaction commits."""
     for pk in pks:
         enqueue_on_commit(fetch, pk)
+
+
+def kick_batches(publish_id: int, batches: int, size: int) -> None:
+    """Enqueue *batches* :func:`deliver` tasks of *size* deliveries each.
+
+    Each task claims at most one batch of the publish's due deliveries, so
+    several task workers send one large publish at the same time.
+    """
+    for _ in range(batches):
+        enqueue_on_commit(deliver, publish_id, size)
 
 
 def kick_deliveries(publish_ids: Iterable[int]) -> None:

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 import responses
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_push.hub import api, engine, signals
@@ -183,3 +185,118 @@ def test_send_test_delivery_needs_fetched_content():
     [earlier] = deliveries(1)
     with pytest.raises(ValueError, match="Nothing was fetched"):
         engine.send_test_delivery(earlier.subscription)
+
+
+def shared_publish(mocked, n: int) -> None:
+    mocked.add(responses.GET, TOPIC, body=b"<feed/>")
+    mocked.add(responses.POST, responses.matchers.re.compile(r"http://sub\.example/.*"))
+    HubSubscription.objects.bulk_create(
+        HubSubscription(
+            topic=TOPIC,
+            callback=f"http://sub.example/{i}",
+            state="active",
+            lease_expires_at=timezone.now() + timedelta(days=1),
+        )
+        for i in range(n)
+    )
+    api.publish([TOPIC])
+
+
+def posted_callbacks(mocked) -> list[str]:
+    return sorted(
+        call.request.url for call in mocked.calls if call.request.method == "POST"
+    )
+
+
+@override_settings(PUSH_HUB_DELIVERY_BATCH=3)
+def test_a_large_publish_is_sent_in_batches_by_several_claims(
+    mocked, django_capture_on_commit_callbacks
+):
+    shared_publish(mocked, 7)
+    with django_capture_on_commit_callbacks() as callbacks:
+        counts = engine.process_publishes()
+    # The fetching worker sent one batch; the rest waits for other workers.
+    assert counts["delivered"] == 3
+    assert Delivery.objects.filter(status="pending").count() == 4
+    assert len(callbacks) == 2
+    for callback in callbacks:
+        callback()
+    tokens = Delivery.objects.values_list("claim_token", flat=True)
+    sizes = sorted(list(tokens).count(token) for token in set(tokens))
+    assert sizes == [1, 3, 3]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+    expected = sorted(f"http://sub.example/{i}" for i in range(7))
+    assert posted_callbacks(mocked) == expected
+
+
+@override_settings(PUSH_HUB_DELIVERY_BATCH=3)
+def test_other_workers_claim_the_batches_of_a_shared_publish(
+    mocked, django_capture_on_commit_callbacks
+):
+    shared_publish(mocked, 6)
+    with django_capture_on_commit_callbacks():
+        engine.process_publishes()
+    # The queued task was lost; a push_hub_work pass takes the batch instead.
+    counts = engine.run_due()
+    assert counts["delivered"] == 3
+    assert len(set(Delivery.objects.values_list("claim_token", flat=True))) == 2
+    assert len(posted_callbacks(mocked)) == len(set(posted_callbacks(mocked))) == 6
+
+
+@override_settings(PUSH_HUB_DELIVERY_BATCH=3, PUSH_HUB_CLAIM_TIMEOUT=60)
+def test_a_batch_left_by_a_dead_worker_is_claimed_again(
+    mocked, django_capture_on_commit_callbacks
+):
+    shared_publish(mocked, 6)
+    with django_capture_on_commit_callbacks():
+        engine.process_publishes()
+    # Another worker claimed the second batch and died before sending it.
+    dead, count = claim(Delivery.objects.all(), 3)
+    assert count == 3
+    assert engine.run_due()["delivered"] == 0
+    Delivery.objects.filter(claim_token=dead).update(
+        claimed_at=timezone.now() - timedelta(seconds=61)
+    )
+    assert engine.run_due()["delivered"] == 3
+    assert not Delivery.objects.filter(claim_token=dead).exists()
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+    assert len(posted_callbacks(mocked)) == len(set(posted_callbacks(mocked))) == 6
+
+
+@override_settings(PUSH_HUB_DELIVERY_BATCH=4)
+def test_sharing_a_publish_costs_the_same_queries_for_any_size(
+    mocked, django_capture_on_commit_callbacks
+):
+    shared_publish(mocked, 0)
+    query_counts = []
+    batch_queries = set()
+    for n in (5, 40):
+        HubSubscription.objects.all().delete()
+        Publish.objects.all().delete()
+        HubSubscription.objects.bulk_create(
+            HubSubscription(
+                topic=TOPIC,
+                callback=f"http://sub.example/{n}/{i}",
+                state="active",
+                lease_expires_at=timezone.now() + timedelta(days=1),
+            )
+            for i in range(n)
+        )
+        Topic.objects.update(last_content=None)
+        api.publish([TOPIC])
+        with (
+            django_capture_on_commit_callbacks() as callbacks,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            engine.process_publishes()
+        # Planning plus one batch; one task queued for each other batch.
+        query_counts.append(len(queries))
+        assert len(callbacks) == -(-n // 4) - 1
+        for callback in callbacks:
+            with CaptureQueriesContext(connection) as queries:
+                callback()
+            batch_queries.add(len(queries))
+        assert Delivery.objects.filter(status="delivered").count() == n
+    assert query_counts[0] == query_counts[1]
+    # Each task sends one batch (full or not) for the same queries.
+    assert len(batch_queries) == 1
