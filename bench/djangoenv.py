@@ -39,11 +39,16 @@ def configure(
     keep_db: str | None = None,
     conn_max_age: int | None = 0,
     repo_on_path: bool = True,
+    existing_db: str | None = None,
+    sqlite_options: dict[str, Any] | None = None,
 ) -> Path:
     """Set up Django with *apps* on a fresh SQLite file and migrate it.
 
     Returns the database path. The temporary directory is removed at exit
-    unless *keep_db* names a directory to put the database in.
+    unless *keep_db* names a directory to put the database in. With
+    *existing_db* (the path returned to another process) that file is used
+    as it is: not migrated, not removed. *sqlite_options* are added to the
+    database's ``OPTIONS``.
     """
     import django
     from django.conf import settings
@@ -51,15 +56,18 @@ def configure(
 
     if repo_on_path:
         sys.path.insert(0, str(REPO_ROOT))
-    if keep_db:
+    if existing_db:
+        db_path = Path(existing_db)
+    elif keep_db:
         directory = Path(keep_db)
         directory.mkdir(parents=True, exist_ok=True)
     else:
         directory = Path(tempfile.mkdtemp(prefix="django-push-bench-"))
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    db_path = directory / "bench.sqlite3"
-    if db_path.exists():
-        db_path.unlink()
+    if not existing_db:
+        db_path = directory / "bench.sqlite3"
+        if db_path.exists():
+            db_path.unlink()
 
     installed = [
         "django.contrib.auth",
@@ -91,7 +99,7 @@ def configure(
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(db_path),
-                "OPTIONS": {"timeout": 30},
+                "OPTIONS": {"timeout": 30, **(sqlite_options or {})},
                 "CONN_MAX_AGE": conn_max_age,
             }
         },
@@ -114,6 +122,7 @@ def configure(
     options.update(extra or {})
     settings.configure(**options)
     django.setup()
-    call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+    if not existing_db:
+        call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
     os.environ.setdefault("DJANGO_PUSH_BENCH_DB", str(db_path))
     return db_path

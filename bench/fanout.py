@@ -9,6 +9,12 @@ For each N, rounds are interleaved (the order rotates every round) between:
   as django-push's deliveries use it, or a ``requests.Session``) and a thread
   pool of the same concurrency that fetch the topic once and POST the signed
   body to every subscriber: the ceiling for a Python hub;
+* ``django-push-Wp`` (with ``--django-push-workers W``): django-push in W
+  processes sharing one SQLite file in WAL mode (``hubworker.py``): one
+  publishes with ``ImmediateBackend`` and sends batches itself, W - 1 run
+  ``push_hub_work --loop`` and claim the other batches
+  (``PUSH_HUB_DELIVERY_BATCH``); timed from the publish until the receiver
+  has counted every delivery;
 * ``flask-websub``: flask-websub 0.4.1's hub with Celery workers (prefork,
   same concurrency) and a private ``redis-server``; timed from the publish
   until the receiver has counted every delivery.
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from djangoenv import configure
+from hubworker import SQLITE_OPTIONS
 from receiver import HUB_URL, Receiver, measure_capacity, secret_for
 from tables import describe_machine, median, print_table, spread
 
@@ -70,6 +77,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument(
         "--profile", action="store_true", help="cProfile one django-push publish"
+    )
+    parser.add_argument(
+        "--django-push-workers",
+        default="",
+        help="also run django-push in W processes, for each W given "
+        "(comma-separated, e.g. 2,3): one publishing, W - 1 push_hub_work --loop",
+    )
+    parser.add_argument(
+        "--django-push-batch",
+        type=int,
+        default=250,
+        help="PUSH_HUB_DELIVERY_BATCH of every django-push process",
+    )
+    parser.add_argument(
+        "--django-push-interval",
+        type=float,
+        default=0.01,
+        help="push_hub_work --loop --interval of the extra processes",
     )
     return parser.parse_args(argv)
 
@@ -112,6 +137,8 @@ class QueryCounter:
 
 class DjangoPush:
     name = "django-push"
+    tag = "ours"
+    alias = "default"
 
     def __init__(self, receiver: Receiver, concurrency: int) -> None:
         self.receiver = receiver
@@ -124,14 +151,14 @@ class DjangoPush:
 
         from django_push.hub.models import HubSubscription
 
-        topic = self.receiver.topic(f"ours-{n}")
+        topic = self.receiver.topic(f"{self.tag}-{n}")
         now = timezone.now()
-        HubSubscription.objects.bulk_create(
+        HubSubscription.objects.using(self.alias).bulk_create(
             [
                 make_hub_subscription(
                     HubSubscription,
                     topic=topic,
-                    callback=self.receiver.callback(f"ours{n}", i),
+                    callback=self.receiver.callback(f"{self.tag}{n}", i),
                     secret=secret_for(i),
                     now=now,
                 )
@@ -165,6 +192,103 @@ class DjangoPush:
             self.counter.enabled = False
         self.receiver.wait_for(before + n, 60)
         return self.counter.count
+
+
+class DjangoPushProcesses(DjangoPush):
+    """django-push in W processes sharing the SQLite file (``hubworker.py``).
+
+    One publishes with ``ImmediateBackend`` and sends batches itself; W - 1
+    run ``push_hub_work --loop`` and claim the other batches. Timed from the
+    publish until the receiver has counted every delivery. They get a
+    database file of their own (a copy of the migrated one), so that their
+    ``push_hub_work`` loops never take work from another system measured.
+    """
+
+    def __init__(
+        self,
+        receiver: Receiver,
+        concurrency: int,
+        processes: int,
+        args: Any,
+        db_path: Path,
+    ) -> None:
+        from django.db import connections
+
+        self.receiver = receiver
+        self.topics = {}
+        self.queries = {}
+        self.name = f"django-push-{processes}p"
+        self.tag = f"ours{processes}p"
+        own = db_path.with_name(f"{self.name}.sqlite3")
+        with connections["default"].cursor() as cursor:
+            cursor.execute("VACUUM INTO %s", [str(own)])
+        self.alias = self.name
+        connections.databases[self.alias] = {
+            **connections.databases["default"],
+            "NAME": str(own),
+        }
+        db_path = own
+        self.timeout = args.timeout
+        common = [
+            "--db",
+            str(db_path),
+            "--concurrency",
+            str(concurrency),
+            "--batch",
+            str(args.django_push_batch),
+        ]
+        self.processes: list[subprocess.Popen[Any]] = []
+        self.control = self.start(
+            [sys.executable, "hubworker.py", "control", *common],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(processes - 1):
+            self.start(
+                [
+                    sys.executable,
+                    "hubworker.py",
+                    "loop",
+                    *common,
+                    "--interval",
+                    str(args.django_push_interval),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+        assert self.control.stdout is not None
+        if self.control.stdout.readline().strip() != "ready":
+            raise RuntimeError("the django-push control process did not start")
+
+    def start(self, command: list[str], **kwargs: Any) -> Any:
+        process = subprocess.Popen(command, cwd=HERE, text=True, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def run(self, n: int) -> float:
+        assert self.control.stdin is not None
+        assert self.control.stdout is not None
+        before = self.receiver.counters.ok.value
+        start = time.perf_counter()
+        self.control.stdin.write(f"publish {self.topics[n]}\n")
+        self.control.stdin.flush()
+        answer = self.control.stdout.readline()
+        if answer.strip() != "ok":
+            raise RuntimeError(f"django-push control answered {answer!r}")
+        if not self.receiver.wait_for(before + n, self.timeout):
+            raise RuntimeError(f"{self.name} delivered fewer than {n}")
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.stdin:
+                process.stdin.close()
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
 
 
 def make_hub_subscription(
@@ -376,24 +500,34 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = [int(x) for x in args.n.split(",")]
     wanted = args.systems.split(",")
-    configure(
+    db_path = configure(
         apps=["django_push.hub"],
         root_urlconf="django_push.hub.urls",
         extra={
             "PUSH_HUB_URL": HUB_URL,
             "PUSH_HUB_DELIVERY_CONCURRENCY": args.concurrency,
+            "PUSH_HUB_DELIVERY_BATCH": args.django_push_batch,
         },
         conn_max_age=None,
+        sqlite_options=SQLITE_OPTIONS,
     )
+    process_counts = [int(w) for w in args.django_push_workers.split(",") if w]
     with Receiver() as receiver:
         capacity = [
             measure_capacity(receiver, 20000, args.concurrency) for _ in range(3)
         ]
         systems: list[Any] = []
         flask = None
+        closing: list[Any] = []
         try:
             if "django-push" in wanted:
                 systems.append(DjangoPush(receiver, args.concurrency))
+            for count in process_counts:
+                several = DjangoPushProcesses(
+                    receiver, args.concurrency, count, args, db_path
+                )
+                closing.append(several)
+                systems.append(several)
             if "bare-urllib3" in wanted:
                 systems.append(BareUrllib3(receiver, args.concurrency))
             if "bare-requests" in wanted:
@@ -405,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if flask is not None:
                 flask.close()
+            for several in closing:
+                several.close()
         report(args, sizes, systems, results, capacity, receiver)
     return 0
 
@@ -420,7 +556,7 @@ def run_all(
         for system in active:
             system.prepare(n)
             system.run(n)  # warm-up: connections, caches, worker start
-            if isinstance(system, DjangoPush):
+            if type(system) is DjangoPush:
                 system.queries[n] = system.count_queries(n)
         for round_no in range(args.rounds):
             shift = round_no % len(active)
@@ -468,7 +604,7 @@ def report(
     )
     rows = []
     names = [s.name for s in systems]
-    ours = next((s for s in systems if isinstance(s, DjangoPush)), None)
+    ours = next((s for s in systems if type(s) is DjangoPush), None)
     for n in sizes:
         for name in names:
             rates = results.get((n, name))
@@ -477,7 +613,7 @@ def report(
                 continue
             row: list[object] = [n, name, f"{median(rates):,.0f}", spread(rates)]
             row.append(f"{1000 * n / median(rates):,.1f}")
-            if name == "django-push":
+            if name.startswith("django-push"):
                 for other in ("bare-urllib3", "bare-requests", "flask-websub"):
                     theirs = results.get((n, other))
                     if theirs:
