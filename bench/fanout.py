@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -264,9 +265,22 @@ class DjangoPushProcesses(DjangoPush):
         self.processes.append(process)
         return process
 
+    def signal_loops(self, signum: int) -> None:
+        for process in self.processes[1:]:
+            process.send_signal(signum)
+
+    def prepare(self, n: int) -> None:
+        self.signal_loops(signal.SIGCONT)
+        super().prepare(n)
+
     def run(self, n: int) -> float:
+        from django_push.hub.models import Delivery
+
         assert self.control.stdin is not None
         assert self.control.stdout is not None
+        # The push_hub_work loops only run during this system's publishes,
+        # so that their polling takes no CPU from the others measured.
+        self.signal_loops(signal.SIGCONT)
         before = self.receiver.counters.ok.value
         start = time.perf_counter()
         self.control.stdin.write(f"publish {self.topics[n]}\n")
@@ -276,9 +290,19 @@ class DjangoPushProcesses(DjangoPush):
             raise RuntimeError(f"django-push control answered {answer!r}")
         if not self.receiver.wait_for(before + n, self.timeout):
             raise RuntimeError(f"{self.name} delivered fewer than {n}")
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        # Outcomes are recorded after the requests: wait for them, then
+        # pause the loops between two of their passes' polls.
+        unfinished = Delivery.objects.using(self.alias).filter(
+            status__in=("pending", "in_progress")
+        )
+        while unfinished.exists():
+            time.sleep(0.01)
+        self.signal_loops(signal.SIGSTOP)
+        return elapsed
 
     def close(self) -> None:
+        self.signal_loops(signal.SIGCONT)
         for process in self.processes:
             if process.stdin:
                 process.stdin.close()
