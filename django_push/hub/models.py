@@ -76,7 +76,27 @@ class HubSubscription(models.Model):
         return self.state == self.State.ACTIVE and not self.has_expired()
 
 
-class VerificationRequest(models.Model):
+class ClaimedWork(models.Model):
+    """Background work kept as a row: due time, attempts and the claim.
+
+    A worker claims due rows by setting ``claim_token`` and ``claimed_at``
+    (see :mod:`.claims`); the token marks the rows claimed together and is
+    kept after the attempt. A claim older than ``PUSH_HUB_CLAIM_TIMEOUT``
+    may be taken over.
+    """
+
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class VerificationRequest(ClaimedWork):
     """A verification of intent or a ``denied`` notice still to be sent.
 
     A subscribe or unsubscribe request is kept here, never applied, until
@@ -111,12 +131,6 @@ class VerificationRequest(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -171,7 +185,7 @@ class Content(models.Model):
         return f"{self.topic_id}@{self.sha256[:12]}"
 
 
-class Publish(models.Model):
+class Publish(ClaimedWork):
     """A publish ping for one topic: fetch once, then fan out."""
 
     class Status(models.TextChoices):
@@ -190,12 +204,6 @@ class Publish(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
     deliveries_planned = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -213,7 +221,7 @@ class Publish(models.Model):
         return f"publish {self.pk} of topic {self.topic_id}"
 
 
-class Delivery(models.Model):
+class Delivery(ClaimedWork):
     """One content distribution to one subscription, with its attempts."""
 
     class Status(models.TextChoices):
@@ -235,16 +243,9 @@ class Delivery(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    #: Marks the rows one worker claimed together; kept after the attempt.
-    claim_token = models.CharField(max_length=32, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
