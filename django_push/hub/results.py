@@ -10,7 +10,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -248,30 +248,29 @@ def _suspend_failing(pks: set[int], now: datetime, counts: dict[str, int]) -> No
 
 def _send_signals(successes: list[Outcome], failures: list[Outcome]) -> None:
     """Send ``delivered`` / ``delivery_failed``, loading rows only if heard."""
-    if successes and signals.delivered.has_listeners(Delivery):
+    for signal, outcomes in (
+        (signals.delivered, successes),
+        (signals.delivery_failed, failures),
+    ):
+        if not outcomes or not signal.has_listeners(Delivery):
+            continue
         loaded = Delivery.objects.select_related("subscription").in_bulk(
-            [o.delivery_id for o in successes]
+            [o.delivery_id for o in outcomes]
         )
-        for outcome in successes:
+        for outcome in outcomes:
             delivery = loaded[outcome.delivery_id]
-            signals.delivered.send(
-                sender=Delivery,
-                delivery=delivery,
-                subscription=delivery.subscription,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
+            extra: dict[str, Any] = (
+                {"latency_ms": outcome.latency_ms}
+                if signal is signals.delivered
+                else {
+                    "error": outcome.error,
+                    "final": delivery.status == Status.FAILED,
+                }
             )
-    if failures and signals.delivery_failed.has_listeners(Delivery):
-        loaded = Delivery.objects.select_related("subscription").in_bulk(
-            [o.delivery_id for o in failures]
-        )
-        for outcome in failures:
-            delivery = loaded[outcome.delivery_id]
-            signals.delivery_failed.send(
+            signal.send(
                 sender=Delivery,
                 delivery=delivery,
                 subscription=delivery.subscription,
                 status_code=outcome.status_code,
-                error=outcome.error,
-                final=delivery.status == Status.FAILED,
+                **extra,
             )

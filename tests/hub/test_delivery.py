@@ -135,6 +135,9 @@ def test_delivery_sends_signals(mocked):
         signals.delivery_failed.receivers.clear()
     assert [kw["status_code"] for kw in delivered] == [200]
     assert delivered[0]["delivery"].status == "delivered"
+    assert delivered[0]["latency_ms"] >= 0
+    assert "error" not in delivered[0]
+    assert "latency_ms" not in failed[0]
     assert [(kw["status_code"], kw["final"]) for kw in failed] == [(500, False)]
     assert failed[0]["error"] == "HTTP 500"
     assert failed[0]["subscription"].callback == "http://sub.example/1?k=v"
